@@ -1,0 +1,40 @@
+# Staffbank: `make run` starts the platform, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint infra dead-letters asyncapi bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip<26" "setuptools<82"
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+infra:
+	@if [ -z "$${TEST_AMQP_URI:-}$${TEST_DATABASE_URL:-}" ]; then scripts/ensure-infra.sh; fi
+
+run: install infra
+	$(BIN)/python -m deploy.run
+
+test: install infra
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+dead-letters: install
+	$(BIN)/python -m chassis.deadletters list
+
+asyncapi: install
+	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.json
+
+bench: install infra
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .run

@@ -1,0 +1,33 @@
+"""Event contracts: the marshmallow schema of each event type's `data`, per version.
+
+Producers validate what they emit against these (the unit of work does it), and
+consumers may load with them; `python -m contracts.asyncapi` renders the catalogue
+as an AsyncAPI document for outside consumers (HR and payroll systems).
+"""
+
+from contracts.identity import IDENTITY_EVENTS
+
+CATALOGUE = {}
+for _producer, _events in (("identity", IDENTITY_EVENTS),):
+    for (_type, _version), _schema in _events.items():
+        CATALOGUE[(_type, _version)] = (_producer, _schema)
+
+
+def schema_for(event_type, version=1):
+    entry = CATALOGUE.get((event_type, version))
+    return entry[1] if entry else None
+
+
+class UnknownEvent(Exception):
+    pass
+
+
+def validate(event_type, version, data):
+    """The data as the contract dumps it; raises if the type is unknown or data breaks it."""
+    schema = schema_for(event_type, version)
+    if schema is None:
+        raise UnknownEvent(f"no contract for {event_type} v{version}")
+    errors = schema().validate(data)
+    if errors:
+        raise ValueError(f"{event_type} v{version} data breaks its contract: {errors}")
+    return data

@@ -1,0 +1,99 @@
+"""Where a request acts, so authorisation can ask "may this principal act there?".
+
+Each route names its allowed roles and, if it acts on something in the bank tree,
+where to find it: in the path (unknown -> 404), the body or the query (unknown ->
+422). `authorise` resolves those places through identity and checks them against
+the principal's grants: the one place the gateway decides access.
+"""
+
+from dataclasses import dataclass
+
+from chassis.auth import Scope
+from gateway.problems import Problem, forbidden, not_found, validation_error
+
+
+@dataclass(frozen=True)
+class PathRef:
+    name: str
+    kind: str
+
+    def targets(self, call):
+        return [(self.kind, call.path[self.name], self.name)]
+
+    def missing(self, field):
+        return not_found()
+
+    def outside(self):
+        return not_found()  # do not confirm that another tenant's resource exists
+
+
+@dataclass(frozen=True)
+class BodyRef:
+    name: str
+    kind: str
+
+    def targets(self, call):
+        value = call.body.get(self.name)
+        return [] if value is None else [(self.kind, value, self.name)]
+
+    def missing(self, field):
+        return validation_error({field: ["Does not exist."]})
+
+    def outside(self):
+        return forbidden("That resource lies outside your scope.")
+
+
+@dataclass(frozen=True)
+class QueryRef(BodyRef):
+    def targets(self, call):
+        value = call.query.get(self.name)
+        return [] if value is None else [(self.kind, value, self.name)]
+
+
+@dataclass(frozen=True)
+class GrantRefs:
+    """The scopes of role grants in the body (`roles: [{role, scope_type, scope_id}]`)."""
+
+    name: str = "roles"
+
+    def targets(self, call):
+        return [
+            (grant["scope_type"], grant.get("scope_id"), f"{self.name}.{index}.scope_id")
+            for index, grant in enumerate(call.body.get(self.name, []))
+        ]
+
+    def missing(self, field):
+        return validation_error({field: ["Does not exist."]})
+
+    def outside(self):
+        return forbidden("You may not grant roles outside your scope.")
+
+
+def authorise(principal, roles, ref, call, resolve_scope):
+    """Raise the right Problem unless `principal` holds one of `roles` where the request acts."""
+    if principal is None:
+        return []
+    if not principal.has_any_role(roles):
+        raise forbidden("Your roles do not allow this.")
+    if ref is None:
+        return []
+    scopes = []
+    for kind, resource_id, field in ref.targets(call):
+        if kind == "platform":
+            if not principal.is_platform_admin:
+                raise ref.outside()
+            scopes.append(Scope())
+            continue
+        if not isinstance(resource_id, str):
+            raise validation_error({field: ["Not a valid id."]})
+        found = resolve_scope(kind, resource_id)
+        if found is None:
+            raise ref.missing(field)
+        scope = Scope.from_dict(found)
+        if not principal.may(roles, scope):
+            raise ref.outside()
+        scopes.append(scope)
+    return scopes
+
+
+__all__ = ["PathRef", "BodyRef", "QueryRef", "GrantRefs", "authorise", "Problem"]

@@ -1,0 +1,271 @@
+"""The gateway's HTTP machinery on nameko's werkzeug/eventlet web server.
+
+`@route(...)` declares an endpoint with everything the pipeline needs (who may
+call it, where it acts, its body, query and response schemas, whether creates
+honour `Idempotency-Key`); the same declarations generate the OpenAPI document.
+The pipeline runs every request the same way, in API.md's order:
+
+    request id -> authenticate -> role check -> parse and validate -> scope check
+    -> idempotency -> handler -> response schema
+
+and turns every failure into problem+json. Handlers only translate and delegate.
+"""
+
+import functools
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import eventlet
+from marshmallow import ValidationError
+from nameko.exceptions import RemoteError
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from chassis import tokens
+from chassis.auth import Principal
+from chassis.context import CORRELATION_KEY
+from chassis.errors import DomainError
+from gateway import access
+from gateway.problems import (
+    Problem,
+    malformed_json,
+    not_found,
+    problem_response,
+    unauthorized,
+    validation_error,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+RPC_TIMEOUT_SECONDS = 30
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class LimitedRequest(Request):
+    max_content_length = MAX_BODY_BYTES
+
+
+def request_id_from(request):
+    given = request.headers.get("X-Request-Id", "")
+    return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+class ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, answering unknown paths and methods with problem+json."""
+
+    def __call__(self, environ, start_response):
+        request = LimitedRequest(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except MethodNotAllowed as exc:
+            response = problem_response(
+                Problem(405, "method-not-allowed", "This path does not accept that method."),
+                request_id_from(request), {"Allow": ", ".join(exc.valid_methods or [])},
+            )
+        except NotFound:
+            response = problem_response(not_found("No such path."), request_id_from(request))
+        except HTTPException as exc:  # pragma: no cover - werkzeug's own, e.g. bad host
+            response = problem_response(
+                Problem(exc.code or 400, "bad-request", exc.description or ""), request_id_from(request)
+            )
+        return response(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+    def context_data_from_headers(self, request):
+        request.request_id = request_id_from(request)
+        return {CORRELATION_KEY: request.request_id}
+
+
+class Route(HttpRequestHandler):
+    server = ProblemWebServer()
+
+    def response_from_exception(self, exc):
+        log.error("unhandled error in %s: %r", self.method_name, exc)
+        return problem_response(Problem(500, "internal-error", "Something went wrong on our side."))
+
+
+@dataclass
+class RouteSpec:
+    method: str
+    path: str  # OpenAPI form: /v1/workers/{id}
+    name: str = ""
+    summary: str = ""
+    roles: tuple | None = None  # None: no authentication
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    status: int = 200
+    scope: object = None
+    idempotent: bool = False
+    tags: list = field(default_factory=list)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Call:
+    """What a handler gets: who calls, with what, where."""
+
+    principal: Principal | None
+    body: dict
+    query: dict
+    path: dict
+    request: Request
+    request_id: str
+    scopes: list = field(default_factory=list)
+
+
+def route(method, path, *, roles=None, body=None, query=None, response=None, status=200,
+          scope=None, idempotent=False, tags=()):
+    werkzeug_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+    def decorator(fn):
+        spec = RouteSpec(
+            method=method, path=path, name=fn.__name__, summary=(fn.__doc__ or "").strip(),
+            roles=tuple(roles) if roles is not None else None, body=body, query=query,
+            response=response, status=status, scope=scope, idempotent=idempotent, tags=list(tags),
+        )
+        ROUTES.append(spec)
+
+        @functools.wraps(fn)
+        def endpoint(self, request, **path_values):
+            return run_pipeline(self, spec, fn, request, path_values)
+
+        return Route.decorator(method, werkzeug_path)(endpoint)
+
+    return decorator
+
+
+# --- the pipeline --------------------------------------------------------------------
+
+def authenticate(service, request):
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    try:
+        user_id = tokens.verify(tokens.signing_key(service.config), token.strip())
+    except tokens.InvalidToken as exc:
+        raise unauthorized("The token is invalid or expired.") from exc
+    principal = service.identity.get_principal(user_id)
+    if principal is None:
+        raise unauthorized("The token's account no longer exists.")
+    return Principal.from_dict(principal)
+
+
+def read_json_body(request):
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge as exc:
+        raise Problem(413, "payload-too-large", f"Bodies are limited to {MAX_BODY_BYTES} bytes.") from exc
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise malformed_json(f"The body is not valid JSON: {exc}") from exc
+
+
+def load(schema_cls, data, partial=False):
+    try:
+        return schema_cls().load(data, partial=partial)
+    except ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise validation_error(errors) from exc
+
+
+def query_dict(request, schema_cls):
+    args = request.args
+    fields_ = schema_cls().fields
+    data = {}
+    for key in args:
+        values = args.getlist(key)
+        field_ = fields_.get(key)
+        data[key] = values if field_ is not None and field_.__class__.__name__ == "List" else values[-1]
+    return data
+
+
+def domain_problem(exc):
+    extra = {k: v for k, v in exc.extra.items() if k not in ("errors",)}
+    if exc.status == 422:
+        return validation_error(exc.extra.get("errors", {}), exc.detail or "Invalid request.")
+    return Problem(exc.status, exc.extra.get("problem") or exc.problem, exc.detail, **extra)
+
+
+def run_pipeline(service, spec, handler, request, path_values):
+    request_id = getattr(request, "request_id", None) or service.correlation_id
+    idempotency = None
+    try:
+        with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+            principal = authenticate(service, request) if spec.roles is not None else None
+            path_first = isinstance(spec.scope, access.PathRef)
+            if path_first:  # a resource in the path is checked before the body is read
+                call = Call(principal, {}, {}, path_values, request, request_id)
+                scopes = access.authorise(
+                    principal, spec.roles or (), spec.scope, call, service.identity.resolve_scope
+                )
+            elif principal is not None:
+                access.authorise(principal, spec.roles, None, None, None)
+            query = load(spec.query, query_dict(request, spec.query)) if spec.query else {}
+            body = {}
+            if spec.body is not None:
+                raw = read_json_body(request)
+                if not isinstance(raw, dict):
+                    raise validation_error({"_schema": ["The body must be a JSON object."]})
+                body = load(spec.body, raw, partial=spec.method == "PATCH")
+            call = Call(principal, body, query, path_values, request, request_id)
+            call.scopes = scopes if path_first else access.authorise(
+                principal, spec.roles or (), spec.scope, call, service.identity.resolve_scope
+            )
+            key = request.headers.get("Idempotency-Key") if spec.idempotent else None
+            if key:
+                idempotency = service.idempotency.claim(
+                    key, principal.user_id if principal else None, spec, path_values, body
+                )
+                if idempotency.replay is not None:
+                    status, payload = idempotency.replay
+                    return json_response(payload, status, request_id, {"Idempotent-Replayed": "true"})
+            result = handler(service, call)
+            status = spec.status
+            if isinstance(result, tuple):
+                status, result = result
+            payload = spec.response().dump(result) if spec.response else result
+            if idempotency is not None:
+                idempotency.complete(status, payload)
+            return json_response(payload, status, request_id)
+    except Problem as problem:
+        failure = problem
+    except DomainError as exc:
+        failure = domain_problem(exc)
+    except eventlet.Timeout:
+        log.error("%s timed out waiting for a service", spec.name)
+        failure = Problem(503, "service-unavailable", "A service did not answer in time.")
+    except RemoteError as exc:
+        log.error("%s: remote error %s", spec.name, exc)
+        failure = Problem(500, "internal-error", "Something went wrong on our side.")
+    if idempotency is not None:
+        idempotency.release()
+    headers = {"Retry-After": "60"} if failure.status == 429 else None
+    return problem_response(failure, request_id, headers)
+
+
+def json_response(payload, status, request_id, headers=None):
+    response = Response(json.dumps(payload, default=str), status=status, content_type="application/json")
+    response.headers["X-Request-Id"] = request_id
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response

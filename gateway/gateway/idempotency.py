@@ -1,0 +1,103 @@
+"""`Idempotency-Key` on creates (API.md "Conventions").
+
+The first request with a key claims it (a row committed before the handler
+runs); a concurrent duplicate gets 409 while the first is in flight; a retry
+after it finished gets the stored response, same status, same id; a retry with
+the same key but another body gets 422. A failed request releases its key. Keys
+are scoped to the caller, method and path and kept for 24 hours.
+
+Known limit: if the gateway dies after the service committed but before the
+response is stored, the claim is released after CLAIM_TIMEOUT and a retry runs
+the create again. Closing that needs the key stored in the service's own
+transaction; see README "Operations".
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from nameko.extensions import DependencyProvider
+from sqlalchemy.dialects.postgresql import insert
+
+from chassis.engines import engine_for
+from gateway.models import idempotency_keys
+from gateway.problems import Problem
+
+CLAIM_TIMEOUT_SECONDS = 60
+RETENTION = "24 hours"
+
+
+def _digest(*parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class Claim:
+    engine: object
+    key_hash: str
+    replay: tuple | None = None
+
+    def complete(self, status, payload):
+        with self.engine.begin() as conn:
+            conn.execute(
+                idempotency_keys.update()
+                .where(idempotency_keys.c.key_hash == self.key_hash)
+                .values(status=status, response=payload)
+            )
+
+    def release(self):
+        with self.engine.begin() as conn:
+            conn.execute(
+                idempotency_keys.delete().where(
+                    idempotency_keys.c.key_hash == self.key_hash, idempotency_keys.c.status.is_(None)
+                )
+            )
+
+
+class IdempotencyStore(DependencyProvider):
+    def setup(self):
+        self.engine = engine_for(self.container.config["DB_URL"])
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def claim(self, key, caller, spec, path_values, body):
+        if len(key) > 200:
+            raise Problem(422, "validation-error", "Idempotency-Key is too long.",
+                          errors={"Idempotency-Key": ["At most 200 characters."]})
+        key_hash = _digest(caller, spec.method, spec.path, path_values, key)
+        request_hash = _digest(body)
+        with self.engine.begin() as conn:
+            conn.execute(idempotency_keys.delete().where(
+                idempotency_keys.c.created_at < sa.func.now() - sa.text(f"interval '{RETENTION}'")
+            ))
+            # Take the key, or take over a claim abandoned by a crashed request.
+            taken = conn.execute(
+                insert(idempotency_keys)
+                .values(key_hash=key_hash, request_hash=request_hash)
+                .on_conflict_do_update(
+                    index_elements=[idempotency_keys.c.key_hash],
+                    set_={"request_hash": request_hash, "created_at": sa.func.now()},
+                    where=sa.and_(
+                        idempotency_keys.c.status.is_(None),
+                        idempotency_keys.c.created_at
+                        < sa.func.now() - sa.text(f"interval '{CLAIM_TIMEOUT_SECONDS} seconds'"),
+                    ),
+                )
+                .returning(idempotency_keys.c.key_hash)
+            ).first()
+            if taken is not None:
+                return Claim(self.engine, key_hash)
+            row = conn.execute(
+                sa.select(idempotency_keys).where(idempotency_keys.c.key_hash == key_hash)
+            ).first()
+        if row is None:  # released between our insert and select: the caller may retry
+            raise Problem(409, "conflict", "A request with this Idempotency-Key just failed; retry.")
+        if row.request_hash != request_hash:
+            raise Problem(422, "validation-error",
+                          "This Idempotency-Key was used with a different body.",
+                          errors={"Idempotency-Key": ["Already used with a different body."]})
+        if row.status is None:
+            raise Problem(409, "conflict", "A request with this Idempotency-Key is in progress.")
+        return Claim(self.engine, key_hash, replay=(row.status, row.response))

@@ -1,0 +1,116 @@
+"""Who may do what where: role grants over the bank > organisation > site tree.
+
+Pure: no I/O. The gateway authorises every request with it, and services use it
+to scope list queries by the caller's grants (DESIGN.md rule 6).
+"""
+
+from dataclasses import dataclass, field
+
+ROLES = (
+    "platform_admin",
+    "bank_admin",
+    "rota_coordinator",
+    "timesheet_approver",
+    "leadership",
+    "worker",
+    "agency",
+    "hr_system",
+)
+SCOPE_TYPES = ("platform", "bank", "organisation", "site")
+
+# Staff roles: everyone who works for a bank or its organisations rather than in shifts.
+STAFF_ROLES = ("bank_admin", "rota_coordinator", "timesheet_approver", "leadership")
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    scope_type: str
+    scope_id: str | None = None
+
+    def to_dict(self):
+        return {"role": self.role, "scope_type": self.scope_type, "scope_id": self.scope_id}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a resource lives. Unknown levels are None (a bank has no site)."""
+
+    bank_id: str | None = None
+    organisation_id: str | None = None
+    site_id: str | None = None
+    worker_id: str | None = None  # set for a worker's own resources
+
+    def covered_by(self, grant):
+        if grant.scope_type == "platform":
+            return True
+        level = {"bank": self.bank_id, "organisation": self.organisation_id, "site": self.site_id}
+        return grant.scope_id is not None and level.get(grant.scope_type) == grant.scope_id
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{key: data.get(key) for key in ("bank_id", "organisation_id", "site_id", "worker_id")})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str
+    name: str
+    grants: tuple = field(default_factory=tuple)
+    worker_id: str | None = None
+
+    @property
+    def is_platform_admin(self):
+        return any(g.role == "platform_admin" for g in self.grants)
+
+    def has_any_role(self, roles):
+        return self.is_platform_admin or any(g.role in roles for g in self.grants)
+
+    def may(self, roles, scope):
+        """True if one of `roles` is granted on a scope covering `scope`.
+
+        A `worker` grant covers its bank's open resources, but a worker's own
+        resources (scope.worker_id set) only for that worker.
+        """
+        if self.is_platform_admin:
+            return True
+        for grant in self.grants:
+            if grant.role not in roles or not scope.covered_by(grant):
+                continue
+            if grant.role == "worker" and scope.worker_id is not None:
+                if scope.worker_id != self.worker_id:
+                    continue
+            return True
+        return False
+
+    def scope_ids(self, roles):
+        """For list filters: None if unrestricted, else {'bank': ids, 'organisation': ids, 'site': ids}."""
+        if self.is_platform_admin:
+            return None
+        ids = {"bank": set(), "organisation": set(), "site": set()}
+        for grant in self.grants:
+            if grant.role in roles:
+                if grant.scope_type == "platform":
+                    return None
+                ids[grant.scope_type].add(grant.scope_id)
+        return ids
+
+    def to_dict(self):
+        return {
+            "id": self.user_id,
+            "email": self.email,
+            "name": self.name,
+            "roles": [g.to_dict() for g in self.grants],
+            "worker_id": self.worker_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(
+            user_id=data["id"],
+            email=data["email"],
+            name=data["name"],
+            grants=tuple(Grant(**g) for g in data.get("roles", [])),
+            worker_id=data.get("worker_id"),
+        )

@@ -1,0 +1,210 @@
+"""The event handler every service uses: idempotent, retrying, dead-lettering.
+
+    @event_handler("identity", "worker.registered")
+    def on_worker_registered(self, event):       # event: chassis.handlers.Event
+        with self.db.unit_of_work() as uow:      # claims (consumer, event_id) first
+            ...
+
+- Queue: `<service>.<method>`, a durable quorum queue bound to `<source>.events`
+  with the event type as routing key. Its `x-delivery-limit` bounds crash loops
+  (a message whose handling kills the process is redelivered, counted, and
+  finally dead-lettered by the broker).
+- Idempotency: the handler's unit of work inserts `(consumer, event_id)` into the
+  inbox in the same transaction as its effects; a redelivery finds it and the
+  message is acked as done without running the effects again.
+- Failure: the message is re-published to the retry exchange for the next delay
+  of `EVENT_RETRY_DELAYS` (default 1, 5, 30, 120 s) with an attempt counter in
+  its headers and the original acked; after the last delay it is published to
+  `<queue>.dead-letter` with the error in its headers. Re-publishing uses
+  publisher confirms before the ack, so a crash in between can only duplicate a
+  delivery, never lose it. Malformed envelopes, versions the handler does not
+  accept and data that fail the event's contract go straight to the dead letters.
+"""
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from kombu import Connection, Queue
+from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer
+
+from chassis.context import CORRELATION_KEY
+from chassis.db import AlreadyHandled
+from chassis.events import (
+    DEAD_LETTER_EXCHANGE,
+    EnvelopeSchema,
+    dead_letter_queue,
+    declare,
+    events_exchange,
+    producer_topology,
+    retry_exchange,
+    retry_queue,
+)
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-staffbank-attempt"
+ERROR_HEADER = "x-staffbank-error"
+QUEUE_HEADER = "x-staffbank-queue"
+DELIVERY_LIMIT = 20
+
+_envelope_schema = EnvelopeSchema()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A consumed event: the envelope's fields, with `data` as published."""
+
+    event_id: str
+    type: str
+    version: int
+    occurred_at: datetime
+    producer: str
+    correlation_id: str | None
+    data: dict
+
+
+class PoisonMessage(Exception):
+    """A message no retry can fix (malformed, unknown version, breaks its contract)."""
+
+
+class EventHandler(Consumer):
+    def __init__(self, source_service, event_type, versions=(1,), data_schema=None, **kwargs):
+        self.source_service = source_service
+        self.event_type = event_type
+        self.versions = tuple(versions)
+        self.data_schema = data_schema
+        kwargs.setdefault("expected_exceptions", (AlreadyHandled,))
+        super().__init__(queue=None, **kwargs)
+
+    @property
+    def consumer_name(self):
+        return f"{self.container.service_name}.{self.method_name}"
+
+    def inbox_key(self, worker_ctx):
+        """Read by the unit of work: the idempotency key of this worker's event."""
+        return self.consumer_name, worker_ctx.args[0].event_id
+
+    def setup(self):
+        config = self.container.config
+        self.amqp_uri = config["AMQP_URI"]
+        self.retry_delays = list(config.get("EVENT_RETRY_DELAYS") or [1, 5, 30, 120])
+        name = self.consumer_name
+        self.queue = Queue(
+            name,
+            exchange=events_exchange(self.source_service),
+            routing_key=self.event_type,
+            durable=True,
+            queue_arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": name,
+            },
+        )
+        self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True)
+        with Connection(self.amqp_uri) as connection:
+            declare(
+                connection,
+                producer_topology(self.source_service)
+                + [dead_letter_queue(name)]
+                + [retry_queue(delay) for delay in self.retry_delays]
+                + [self.queue],
+            )
+        super().setup()
+
+    @property
+    def max_attempts(self):
+        return len(self.retry_delays) + 1
+
+    def parse(self, body):
+        try:
+            envelope = _envelope_schema.load(body)
+        except ValidationError as exc:
+            raise PoisonMessage(f"malformed envelope: {exc.messages}") from exc
+        if envelope["version"] not in self.versions:
+            raise PoisonMessage(
+                f"{envelope['type']} v{envelope['version']} not accepted (knows {self.versions})"
+            )
+        data = envelope["data"]
+        if self.data_schema is not None:
+            try:
+                data = self.data_schema().load(data)
+            except ValidationError as exc:
+                raise PoisonMessage(f"data breaks the {envelope['type']} contract: {exc.messages}") from exc
+        envelope["event_id"] = str(envelope["event_id"])
+        envelope["data"] = data
+        return Event(**envelope)
+
+    def handle_message(self, body, message):
+        try:
+            event = self.parse(body)
+        except PoisonMessage as exc:
+            log.error("dead-lettering poison message on %s: %s", self.consumer_name, exc)
+            self.dead_letter(body, message, str(exc))
+            self.queue_consumer.ack_message(message)
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data[CORRELATION_KEY] = event.correlation_id
+        try:
+            self.container.spawn_worker(
+                self,
+                (event,),
+                {},
+                context_data=context_data,
+                handle_result=partial(self.handle_result, message),
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is not None and isinstance(exc_info[1], AlreadyHandled):
+            log.info("duplicate %s ignored by %s", worker_ctx.args[0].event_id, self.consumer_name)
+            self.queue_consumer.ack_message(message)
+            return None, None
+        if exc_info is not None:
+            self.retry_or_dead_letter(message, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def retry_or_dead_letter(self, message, exc_info):
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        if attempt < self.max_attempts:
+            delay = self.retry_delays[attempt - 1]
+            log.warning(
+                "%s failed attempt %d/%d (%s); retrying in %ss",
+                self.consumer_name, attempt, self.max_attempts, error, delay,
+            )
+            self._republish(
+                message.payload, message, retry_exchange(delay).name, {ATTEMPT_HEADER: attempt + 1}
+            )
+        else:
+            log.error("%s gave up after %d attempts: %s", self.consumer_name, attempt, error)
+            self.dead_letter(message.payload, message, error, attempt)
+
+    def dead_letter(self, body, message, error, attempt=1):
+        self._republish(
+            body, message, DEAD_LETTER_EXCHANGE,
+            {ERROR_HEADER: error[:2000], ATTEMPT_HEADER: attempt, QUEUE_HEADER: self.consumer_name},
+        )
+
+    def _republish(self, body, message, exchange, extra_headers):
+        headers = dict(message.headers or {})
+        headers.update(extra_headers)
+        self.publisher.publish(
+            body,
+            exchange=exchange,
+            routing_key=self.consumer_name,
+            headers=headers,
+            message_id=message.properties.get("message_id"),
+            type=message.properties.get("type"),
+        )
+
+
+event_handler = EventHandler.decorator

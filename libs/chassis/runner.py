@@ -1,0 +1,81 @@
+"""Start one service in this process: `python -m chassis.runner identity.service:IdentityService`.
+
+Creates and migrates the service's database, logs JSON to stdout, runs until
+SIGTERM/SIGINT and then stops gracefully (in-flight workers finish; unacked
+messages go back to their queues).
+"""
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # noqa: E402 - before anything opens a socket
+
+import errno  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from chassis.config import nameko_config  # noqa: E402
+from chassis.context import configure_logging  # noqa: E402
+from chassis.migrate import migrate  # noqa: E402
+
+log = logging.getLogger("chassis.runner")
+
+
+def load_service(spec):
+    module_name, _, class_name = spec.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def migrations_dir(service_cls):
+    """`services/<name>/migrations`: beside the service's package (DESIGN.md "Layout")."""
+    package_dir = Path(sys.modules[service_cls.__module__].__file__).resolve().parent
+    return package_dir.parent / "migrations"
+
+
+def prepare(service_cls, config):
+    migrate(config["DB_URL"], migrations_dir(service_cls))
+
+
+def run(service_cls, config):
+    runner = ServiceRunner(config)
+    runner.add_service(service_cls)
+
+    def shutdown(signum, frame):
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("%s started", service_cls.name)
+    waiter = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiter.wait()
+            break
+        except OSError as exc:  # interrupted by the signal handler
+            if exc.errno != errno.EINTR:
+                raise
+    log.info("%s stopped", service_cls.name)
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    service_cls = load_service(argv[0])
+    configure_logging(service_cls.name)
+    config = nameko_config(service_cls.name)
+    prepare(service_cls, config)
+    run(service_cls, config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,87 @@
+"""Field types and helpers every boundary schema uses.
+
+marshmallow's own Float, Integer and Boolean accept strings such as "5" or "yes";
+at our boundaries a wrong JSON type is a validation error, so these do not.
+"""
+
+import base64
+import json
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+
+class StrictNumber(fields.Float):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError("Not a valid number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBool(fields.Boolean):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean.")
+        return value
+
+
+def StrictInt(**kwargs):  # noqa: N802 - reads like a field class
+    return fields.Integer(strict=True, **kwargs)
+
+
+def Text(max_length=200, **kwargs):  # noqa: N802
+    """A non-blank string of bounded length, stripped of surrounding space."""
+    return TrimmedString(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class TrimmedString(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Email(fields.Email):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+
+
+class Id(fields.String):
+    """An opaque id (we mint UUIDs; callers must not rely on that)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Length(min=1, max=64))
+        super().__init__(**kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PageQuery(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+def encode_cursor(values):
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """The values an earlier page ended on, or ValidationError for a forged cursor."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list):
+            raise ValueError
+        return values
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"cursor": ["Not a valid cursor."]}) from exc
+
+
+def load_or_invalid(schema, payload, partial=False):
+    """Validate a payload at a service boundary; errors become `Invalid` (422)."""
+    from chassis.errors import Invalid
+
+    try:
+        return schema.load(payload if payload is not None else {}, partial=partial)
+    except ValidationError as exc:
+        raise Invalid("invalid payload", errors=exc.messages) from exc

@@ -1,0 +1,41 @@
+"""Tables the chassis keeps in every service's database (own Alembic history,
+version table `chassis_alembic_version`, so services never copy them)."""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
+    Column("exchange", String(200), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("envelope", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Index("outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+)
+
+# One row per event a consumer has applied, written in the transaction of its effects.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(200), nullable=False),
+    Column("event_id", UUID(as_uuid=False), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer", "event_id"),
+)

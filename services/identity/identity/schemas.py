@@ -1,0 +1,153 @@
+"""Identity's payloads: what its RPC methods accept and return, and what the
+gateway validates HTTP bodies against (one definition, both boundaries)."""
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from chassis.auth import ROLES, SCOPE_TYPES
+from chassis.schemas import Email, Id, PageQuery, StrictBool, StrictNumber, StrictSchema, Text
+from identity.domain import ORGANISATION_KINDS, WORKER_STATUSES
+
+Password = lambda: fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))  # noqa: E731
+Latitude = lambda **kw: StrictNumber(validate=validate.Range(min=-90, max=90), **kw)  # noqa: E731
+Longitude = lambda **kw: StrictNumber(validate=validate.Range(min=-180, max=180), **kw)  # noqa: E731
+TravelKm = lambda **kw: StrictNumber(validate=validate.Range(min=0, max=1000), **kw)  # noqa: E731
+
+
+class LoginRequest(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
+
+
+class TokenResponse(StrictSchema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class BankCreate(StrictSchema):
+    name = Text(required=True)
+
+
+class Bank(StrictSchema):
+    id = fields.String()
+    name = fields.String()
+
+
+class OrganisationCreate(StrictSchema):
+    bank_id = Id(required=True)
+    name = Text(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
+    ods_code = Text(max_length=20, load_default=None, allow_none=True)
+
+
+class Organisation(StrictSchema):
+    id = fields.String()
+    bank_id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    ods_code = fields.String(allow_none=True)
+
+
+class SiteCreate(StrictSchema):
+    organisation_id = Id(required=True)
+    name = Text(required=True)
+    latitude = Latitude(required=True)
+    longitude = Longitude(required=True)
+    postcode = Text(max_length=10, load_default=None, allow_none=True)
+
+
+class Site(StrictSchema):
+    id = fields.String()
+    organisation_id = fields.String()
+    bank_id = fields.String()
+    name = fields.String()
+    latitude = fields.Float()
+    longitude = fields.Float()
+    postcode = fields.String(allow_none=True)
+
+
+class RoleGrant(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    scope_type = fields.String(required=True, validate=validate.OneOf(SCOPE_TYPES))
+    scope_id = Id(load_default=None, allow_none=True)
+
+
+class UserCreate(StrictSchema):
+    email = Email(required=True)
+    password = Password()
+    name = Text(required=True)
+    roles = fields.List(fields.Nested(RoleGrant), required=True, validate=validate.Length(max=50))
+
+
+class User(StrictSchema):
+    id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.Nested(RoleGrant))
+    worker_id = fields.String(allow_none=True)
+
+
+class WorkerRegistration(StrictSchema):
+    bank_id = Id(required=True)
+    email = Email(required=True)
+    password = Password()
+    name = Text(required=True)
+    staff_type = Text(max_length=60, required=True)
+    grade = Text(max_length=60, required=True)
+    specialty = Text(max_length=100, load_default=None, allow_none=True)
+    registration_body = Text(max_length=20, load_default=None, allow_none=True)
+    registration_number = Text(max_length=40, load_default=None, allow_none=True)
+    latitude = Latitude(required=True)
+    longitude = Longitude(required=True)
+    max_travel_km = TravelKm(load_default=None, allow_none=True)
+    opted_out_of_48h = StrictBool(load_default=False)
+
+    @validates_schema
+    def registration_pairs(self, data, **kwargs):
+        if bool(data.get("registration_body")) != bool(data.get("registration_number")):
+            raise ValidationError(
+                "registration_body and registration_number go together", "registration_number"
+            )
+
+
+class WorkerPatch(StrictSchema):
+    extra_grades = fields.List(Text(max_length=60), validate=validate.Length(max=20))
+    opted_out_of_48h = StrictBool()
+    max_travel_km = TravelKm()
+
+
+class Worker(StrictSchema):
+    id = fields.String()
+    user_id = fields.String()
+    bank_id = fields.String()
+    bank_number = fields.String()
+    email = fields.String()
+    name = fields.String()
+    status = fields.String()
+    staff_type = fields.String()
+    grade = fields.String()
+    extra_grades = fields.List(fields.String())
+    specialty = fields.String(allow_none=True)
+    registration_body = fields.String(allow_none=True)
+    registration_number = fields.String(allow_none=True)
+    latitude = fields.Float()
+    longitude = fields.Float()
+    max_travel_km = fields.Float()
+    opted_out_of_48h = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class WorkerListQuery(PageQuery):
+    bank_id = Id(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(WORKER_STATUSES))
+    staff_type = fields.String(load_default=None, validate=validate.Length(max=60))
+
+
+class WorkerList(StrictSchema):
+    items = fields.List(fields.Nested(Worker))
+    next_cursor = fields.String(allow_none=True)
+
+
+class StatusChange(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(WORKER_STATUSES))
+    reason = Text(max_length=500, load_default=None, allow_none=True)

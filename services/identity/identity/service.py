@@ -1,0 +1,94 @@
+"""Identity's nameko entrypoints: validate, delegate to use_cases, return dicts."""
+
+from nameko.dependency_providers import Config
+
+from chassis import tokens
+from chassis.lifecycle import on_start
+from chassis.rpc import domain_rpc
+from chassis.schemas import load_or_invalid
+from chassis.service import StaffbankService
+from identity import schemas, use_cases
+
+
+class IdentityService(StaffbankService):
+    name = "identity"
+    config = Config()
+
+    @on_start
+    def bootstrap_admin(self):
+        """API.md: at every start, create BOOTSTRAP_ADMIN_EMAIL as platform_admin if missing."""
+        email = self.config.get("BOOTSTRAP_ADMIN_EMAIL")
+        password = self.config.get("BOOTSTRAP_ADMIN_PASSWORD")
+        if email and password:
+            with self.db.unit_of_work() as uow:
+                use_cases.ensure_platform_admin(uow, email, password)
+
+    @domain_rpc
+    def issue_token(self, credentials):
+        data = load_or_invalid(schemas.LoginRequest(), credentials)
+        return use_cases.issue_token(
+            self.db.session, data["email"], data["password"],
+            key=tokens.signing_key(self.config), ttl_seconds=self.config["TOKEN_TTL_SECONDS"],
+        )
+
+    @domain_rpc
+    def get_principal(self, user_id):
+        return use_cases.get_principal(self.db.session, user_id)
+
+    @domain_rpc
+    def resolve_scope(self, kind, resource_id):
+        return use_cases.resolve_scope(self.db.session, kind, resource_id)
+
+    @domain_rpc
+    def create_bank(self, payload):
+        data = load_or_invalid(schemas.BankCreate(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.create_bank(uow, data)
+
+    @domain_rpc
+    def create_organisation(self, payload):
+        data = load_or_invalid(schemas.OrganisationCreate(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.create_organisation(uow, data)
+
+    @domain_rpc
+    def create_site(self, payload):
+        data = load_or_invalid(schemas.SiteCreate(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.create_site(uow, data)
+
+    @domain_rpc
+    def create_user(self, payload):
+        data = load_or_invalid(schemas.UserCreate(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.create_user(uow, data)
+
+    @domain_rpc
+    def register_worker(self, payload):
+        data = load_or_invalid(schemas.WorkerRegistration(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.register_worker(uow, data)
+
+    @domain_rpc
+    def get_worker(self, worker_id):
+        return use_cases.get_worker(self.db.session, worker_id)
+
+    @domain_rpc
+    def list_workers(self, query, scope_ids=None):
+        """`scope_ids` (from Principal.scope_ids) limits the result to the caller's banks."""
+        data = load_or_invalid(schemas.WorkerListQuery(), query)
+        if scope_ids is not None:
+            scope_ids = {kind: set(ids) for kind, ids in scope_ids.items()}
+        return use_cases.list_workers(self.db.session, data, scope_ids)
+
+    @domain_rpc
+    def update_worker(self, worker_id, patch):
+        data = load_or_invalid(schemas.WorkerPatch(), patch)
+        with self.db.unit_of_work() as uow:
+            return use_cases.update_worker(uow, worker_id, data)
+
+    @domain_rpc
+    def change_worker_status(self, worker_id, status, reason=None):
+        data = load_or_invalid(schemas.StatusChange(), {"status": status, "reason": reason})
+        with self.db.unit_of_work() as uow:
+            return use_cases.change_worker_status(uow, worker_id, data["status"], data["reason"])
