@@ -5,8 +5,11 @@ import threading
 import psycogreen.eventlet
 import sqlalchemy as sa
 
-# psycopg2 waits on sockets in C; this makes it yield to eventlet's hub instead,
-# so one slow query does not stall every other worker in the process.
+# psycopg2 waits on sockets in C; a wait callback makes it yield to eventlet's hub
+# instead, so one slow query does not stall every other worker in the process.
+# eventlet.monkey_patch() installs one too when psycopg patching is on; setting it
+# here makes the guarantee independent of how the process was monkey-patched.
+# (Proved by chassis/tests/test_cooperative_db.py, which fails without a callback.)
 psycogreen.eventlet.patch_psycopg()
 
 _engines = {}

@@ -1,0 +1,168 @@
+"""Rules 2 and 3: a redelivered event changes nothing; a failing handler retries
+with backoff, then dead-letters, and an operator can replay it."""
+
+import uuid
+from datetime import UTC, datetime
+
+from kombu import Connection, Queue
+from nameko.amqp.publish import Publisher
+
+from chassis import deadletters
+from chassis.engines import engine_for
+from chassis.events import DEAD_LETTER_SUFFIX, events_exchange
+from chassis.handlers import ATTEMPT_HEADER, ERROR_HEADER
+from chassis.tables import inbox
+from chassis.testing import poll
+from chassis.tests.conftest import FAIL_ONCE, FAILING, HANDLER_CALLS, AuditService, rows
+
+QUEUE = "audit.on_entry_recorded"
+
+
+def envelope(note, event_id=None, **overrides):
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "type": "entry.recorded",
+        "version": 1,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "producer": "ledger",
+        "correlation_id": "corr-" + note,
+        "data": {"note": note},
+        **overrides,
+    }
+
+
+def publish(amqp_uri, body):
+    Publisher(amqp_uri).publish(body, exchange=events_exchange("ledger"), routing_key="entry.recorded")
+
+
+def dead_letters(amqp_uri):
+    with Connection(amqp_uri) as conn:
+        queue = Queue(QUEUE + DEAD_LETTER_SUFFIX, channel=conn.default_channel, no_declare=True)
+        return queue.queue_declare(passive=True).message_count
+
+
+def test_a_redelivered_event_changes_nothing(container_factory, make_config, audit_db, rabbit_config):
+    container_factory(AuditService, make_config(audit_db)).start()
+    event = envelope("once")
+    publish(rabbit_config["AMQP_URI"], event)
+    poll(lambda: rows(audit_db), message="first delivery applied")
+    publish(rabbit_config["AMQP_URI"], event)  # the broker redelivers the same event
+    poll(lambda: len(HANDLER_CALLS) == 2, message="second delivery handled")
+
+    assert [(r["note"], r["event_id"]) for r in rows(audit_db)] == [("once", event["event_id"])]
+    assert len(rows(audit_db, inbox)) == 1
+    assert dead_letters(rabbit_config["AMQP_URI"]) == 0
+
+
+def test_concurrent_duplicates_apply_once(container_factory, make_config, audit_db, rabbit_config):
+    container_factory(AuditService, make_config(audit_db)).start()
+    event = envelope("slow-duplicate")
+    for _ in range(5):
+        publish(rabbit_config["AMQP_URI"], event)
+    poll(lambda: len(HANDLER_CALLS) == 5, message="all five deliveries handled")
+    poll(lambda: rows(audit_db), message="effect applied")
+
+    assert len(rows(audit_db)) == 1
+
+
+def test_a_handler_that_fails_once_succeeds_on_retry(container_factory, make_config, audit_db, rabbit_config):
+    FAIL_ONCE.add("flaky")
+    container_factory(AuditService, make_config(audit_db)).start()
+    publish(rabbit_config["AMQP_URI"], envelope("flaky"))
+
+    poll(lambda: rows(audit_db), message="the retry to apply the effect")
+    assert [n for n, _ in HANDLER_CALLS] == ["flaky", "flaky"]
+    assert dead_letters(rabbit_config["AMQP_URI"]) == 0
+
+
+def test_a_handler_that_always_fails_is_dead_lettered_after_its_retries_and_can_be_replayed(
+    container_factory, make_config, audit_db, rabbit_config
+):
+    amqp_uri = rabbit_config["AMQP_URI"]
+    FAILING.add("broken")
+    container_factory(AuditService, make_config(audit_db, EVENT_RETRY_DELAYS=[0.1, 0.3])).start()
+    event = envelope("broken")
+    publish(amqp_uri, event)
+
+    poll(lambda: dead_letters(amqp_uri) == 1, message="the message in the dead-letter queue")
+    assert len(HANDLER_CALLS) == 3  # the first attempt and one per retry delay
+    assert rows(audit_db) == []
+    [shown] = deadletters.show(amqp_uri, QUEUE, limit=10)
+    assert shown["event_id"] == event["event_id"]
+    assert shown["attempts"] == 3 and "handler broke on broken" in shown["error"]
+    assert dead_letters(amqp_uri) == 1  # showing consumes nothing
+
+    FAILING.discard("broken")  # the operator fixes the cause, then replays
+    assert deadletters.replay(amqp_uri, QUEUE) == [event["event_id"]]
+
+    [applied] = poll(lambda: rows(audit_db), message="the replayed event applied")
+    assert applied["event_id"] == event["event_id"]
+    assert dead_letters(amqp_uri) == 0
+
+
+def test_a_replayed_message_gets_a_fresh_attempt_count(
+    container_factory, make_config, audit_db, rabbit_config
+):
+    amqp_uri = rabbit_config["AMQP_URI"]
+    FAILING.add("stubborn")
+    container_factory(AuditService, make_config(audit_db, EVENT_RETRY_DELAYS=[0.1])).start()
+    event = envelope("stubborn")
+    publish(amqp_uri, event)
+    poll(lambda: dead_letters(amqp_uri) == 1, message="dead letter")
+
+    with Connection(amqp_uri) as conn:  # the headers a replay must reset
+        message = Queue(QUEUE + DEAD_LETTER_SUFFIX, channel=conn.default_channel, no_declare=True).get()
+        assert message.headers[ATTEMPT_HEADER] == 2 and message.headers[ERROR_HEADER]
+        message.requeue()
+
+    other = envelope("also-dead")
+    FAILING.add("also-dead")
+    publish(amqp_uri, other)
+    poll(lambda: dead_letters(amqp_uri) == 2, message="second dead letter")
+
+    assert deadletters.replay(amqp_uri, QUEUE, event_ids=[event["event_id"]]) == [event["event_id"]]
+    poll(lambda: [n for n, _ in HANDLER_CALLS].count("stubborn") == 4, message="two fresh attempts")
+    poll(lambda: dead_letters(amqp_uri) == 2, message="dead-lettered again; the other one left alone")
+
+
+def test_poison_messages_go_straight_to_the_dead_letters(
+    container_factory, make_config, audit_db, rabbit_config
+):
+    container_factory(AuditService, make_config(audit_db)).start()
+    publish(rabbit_config["AMQP_URI"], {"not": "an envelope"})
+    publish(rabbit_config["AMQP_URI"], envelope("future", version=9))
+    publish(rabbit_config["AMQP_URI"], envelope("bad-data", data={"note": 42}))
+
+    poll(lambda: dead_letters(rabbit_config["AMQP_URI"]) == 3, message="three poison messages")
+    assert HANDLER_CALLS == []
+    errors = " | ".join(s["error"] for s in deadletters.show(rabbit_config["AMQP_URI"], QUEUE, 10))
+    assert "malformed envelope" in errors
+    assert "entry.recorded v9 not accepted" in errors
+    assert "breaks the entry.recorded contract" in errors
+
+
+def test_the_correlation_id_travels_from_rpc_through_the_event_to_the_handler(
+    container_factory, make_config, ledger_db, audit_db
+):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from chassis.tests.conftest import LedgerService
+
+    container_factory(LedgerService, make_config(ledger_db)).start()
+    container_factory(AuditService, make_config(audit_db)).start()
+    with ClusterRpcProxy(make_config(ledger_db), context_data={"correlation_id": "req-42"}) as cluster:
+        cluster.ledger.record("traced")
+
+    [applied] = poll(lambda: rows(audit_db), message="handler applied")
+    assert applied["correlation_id"] == "req-42"
+    assert rows(ledger_db)[0]["correlation_id"] == "req-42"
+
+
+def test_inbox_rows_name_the_consumer(container_factory, make_config, audit_db, rabbit_config):
+    container_factory(AuditService, make_config(audit_db)).start()
+    event = envelope("named")
+    publish(rabbit_config["AMQP_URI"], event)
+    poll(lambda: rows(audit_db, inbox), message="inbox row")
+    with engine_for(audit_db).connect() as conn:
+        consumers = conn.execute(inbox.select()).mappings().all()
+    assert [(c["consumer"], str(c["event_id"])) for c in consumers] == [(QUEUE, event["event_id"])]
