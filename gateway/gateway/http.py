@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ class ProblemWsgiApp(WsgiApp):
 
     def __call__(self, environ, start_response):
         request = LimitedRequest(environ, shallow=True)
+        request.request_id = request_id_from(request)
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
@@ -69,14 +71,14 @@ class ProblemWsgiApp(WsgiApp):
         except MethodNotAllowed as exc:
             response = problem_response(
                 Problem(405, "method-not-allowed", "This path does not accept that method."),
-                request_id_from(request), {"Allow": ", ".join(exc.valid_methods or [])},
+                headers={"Allow": ", ".join(exc.valid_methods or [])},
             )
         except NotFound:
-            response = problem_response(not_found("No such path."), request_id_from(request))
-        except HTTPException as exc:  # pragma: no cover - werkzeug's own, e.g. bad host
-            response = problem_response(
-                Problem(exc.code or 400, "bad-request", exc.description or ""), request_id_from(request)
-            )
+            response = problem_response(not_found("No such path."))
+        except HTTPException as exc:  # werkzeug's own, e.g. a malformed request line
+            response = problem_response(Problem(exc.code or 400, "bad-request", exc.description or ""))
+        # Every response carries the request id, whichever route (or none) answered.
+        response.headers["X-Request-Id"] = request.request_id
         return response(environ, start_response)
 
 
@@ -85,7 +87,6 @@ class ProblemWebServer(WebServer):
         return ProblemWsgiApp(self)
 
     def context_data_from_headers(self, request):
-        request.request_id = request_id_from(request)
         return {CORRELATION_KEY: request.request_id}
 
 
@@ -207,7 +208,18 @@ def domain_problem(exc):
 
 
 def run_pipeline(service, spec, handler, request, path_values):
-    request_id = getattr(request, "request_id", None) or service.correlation_id
+    started = time.monotonic()
+    response = _run_pipeline(service, spec, handler, request, path_values)
+    log.info(
+        "%s %s -> %s", request.method, request.path, response.status_code,
+        extra={"route": spec.name, "status": response.status_code,
+               "duration_ms": round((time.monotonic() - started) * 1000, 1)},
+    )
+    return response
+
+
+def _run_pipeline(service, spec, handler, request, path_values):
+    request_id = request.request_id
     idempotency = None
     try:
         with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
@@ -243,7 +255,7 @@ def run_pipeline(service, spec, handler, request, path_values):
             status = spec.status
             if isinstance(result, tuple):
                 status, result = result
-            payload = spec.response().dump(result) if spec.response else result
+            payload = result  # services dump with the same schemas `spec.response` documents
             if idempotency is not None:
                 idempotency.complete(status, payload)
             return json_response(payload, status, request_id)

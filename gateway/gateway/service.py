@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from chassis.auth import STAFF_ROLES
 from chassis.service import StaffbankService
-from gateway.access import BodyRef, GrantRefs, PathRef, QueryRef
+from gateway.access import BodyRef, GrantRefs, PathRef
 from gateway.http import Route, route
 from gateway.idempotency import IdempotencyStore
 from gateway.openapi import build_spec
@@ -109,9 +109,9 @@ class GatewayService(StaffbankService):
         return self.identity.register_worker(call.body)
 
     @route("GET", "/v1/workers", roles=STAFF_ROLES, query=identity_schemas.WorkerListQuery,
-           response=identity_schemas.WorkerList, scope=QueryRef("bank_id", "bank"), tags=["identity"])
+           response=identity_schemas.WorkerList, tags=["identity"])
     def list_workers(self, call):
-        """Workers of the banks in the caller's scope."""
+        """Workers of the banks the caller works in (staff at any site of a bank see its workers)."""
         scope_ids = call.principal.scope_ids(STAFF_ROLES)
         if scope_ids is not None:
             scope_ids = {kind: sorted(ids) for kind, ids in scope_ids.items()}

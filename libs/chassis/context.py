@@ -75,10 +75,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class DropExpectedErrors(logging.Filter):
+    """nameko logs a caller's mistake (an expected exception) with a traceback; it is not ours."""
+
+    def filter(self, record):
+        return not (record.name == "nameko.containers" and record.msg.startswith("(expected)"))
+
+
 def configure_logging(service=None, level=None, stream=None):
     level = level or logging.INFO
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(DropExpectedErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,10 +1,12 @@
 """`@domain_rpc`: an RPC entrypoint whose DomainErrors are the caller's fault, not ours
-(logged at info, returned to the caller as themselves)."""
-
-from functools import partial
+(nameko logs them as expected; the caller gets them back as themselves)."""
 
 from nameko.rpc import rpc
 
 from chassis.errors import DomainError
 
-domain_rpc = partial(rpc, expected_exceptions=(DomainError,))
+
+def domain_rpc(fn):
+    # nameko's decorator drops keyword arguments when applied directly to a function,
+    # so build the configured decorator first.
+    return rpc(expected_exceptions=(DomainError,))(fn)

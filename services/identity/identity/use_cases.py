@@ -1,6 +1,7 @@
 """Identity's use cases: each takes a unit of work (or session) and plain data,
 applies the domain rules, writes, emits events, returns plain dicts."""
 
+import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 
 from chassis import tokens
-from chassis.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from chassis.pagination import paginate
 from identity import domain, schemas
 from identity.models import (
@@ -23,6 +24,8 @@ from identity.models import (
     Worker,
     WorkerStatusChange,
 )
+
+log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss costs what a hit costs.
@@ -67,6 +70,8 @@ def issue_token(session, email, password, key, ttl_seconds, now=None):
     )
     session.add(LoginFailure(email=email, failed_at=now))
     session.commit()
+    log.info("login failed", extra={"email": email, "known_account": user is not None,
+                                    "throttled": domain.login_throttled(recent)})
     if domain.login_throttled(recent):
         raise TooManyRequests("too many failed logins for this account; try again later")
     raise Unauthorized("email or password is wrong")
@@ -251,6 +256,8 @@ def register_worker(uow, data):
     _flush_unique(session)
     session.refresh(worker)
     view = worker_view(worker)
+    log.info("worker registered", extra={"worker_id": worker.id, "bank_id": worker.bank_id,
+                                         "bank_number": worker.bank_number})
     uow.emit("worker.registered", {k: v for k, v in view.items() if k not in ("id", "created_at")}
              | {"worker_id": worker.id})
     return view
@@ -286,7 +293,10 @@ def list_workers(session, query, scope_ids):
     """Workers matching `query`; with `scope_ids`, only those of banks the caller reaches."""
     statement = sa.select(Worker)
     if scope_ids is not None:
-        statement = statement.where(Worker.bank_id.in_(visible_bank_ids(session, scope_ids)))
+        visible = visible_bank_ids(session, scope_ids)
+        if query.get("bank_id") and query["bank_id"] not in visible:
+            raise Forbidden("that bank lies outside your scope")
+        statement = statement.where(Worker.bank_id.in_(visible))
     for field in ("bank_id", "status", "staff_type"):
         if query.get(field):
             statement = statement.where(getattr(Worker, field) == query[field])

@@ -1,0 +1,134 @@
+"""Cross-service fixtures: the real identity service and gateway, over HTTP."""
+
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from chassis.runner import migrations_dir
+from gateway.service import GatewayService
+from identity.service import IdentityService
+
+ADMIN_EMAIL = "admin@example.org"
+ADMIN_PASSWORD = "admin-password-1"
+
+
+class Api:
+    """A thin HTTP client for the gateway: api.post("/v1/banks", {...}, token=t)."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method, path, json=None, token=None, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, self.base_url + path, json=json, headers=headers,
+                                    timeout=30, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path, json=None, **kwargs):
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def token(self, email, password):
+        response = self.post("/v1/auth/token", {"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def created(self, path, body, token=None, **kwargs):
+        response = self.post(path, body, token=token, **kwargs)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@dataclass
+class Platform:
+    api: Api
+    identity: object
+    gateway: object
+    identity_config: dict
+    gateway_config: dict
+
+
+@pytest.fixture
+def platform(container_factory, make_config, make_database, free_port):
+    identity_config = make_config(
+        make_database("identity", migrations_dir(IdentityService)),
+        BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
+    gateway_config = make_config(
+        make_database("gateway", migrations_dir(GatewayService)),
+        WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",
+    )
+    identity = container_factory(IdentityService, identity_config)
+    identity.start()
+    gateway = container_factory(GatewayService, gateway_config)
+    gateway.start()
+    api = Api(f"http://127.0.0.1:{free_port}")
+    _wait_for_admin(api)
+    return Platform(api, identity, gateway, identity_config, gateway_config)
+
+
+def _wait_for_admin(api):
+    import eventlet
+
+    for _ in range(100):
+        if api.post("/v1/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).ok:
+            return
+        eventlet.sleep(0.05)
+    raise AssertionError("the bootstrap admin never appeared")
+
+
+@pytest.fixture
+def api(platform):
+    return platform.api
+
+
+@pytest.fixture
+def admin(api):
+    return api.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def make_bank(api, admin):
+    """make_bank(name) -> {bank, organisation, site, bank_admin (token), coordinator (token)}."""
+    counter = iter(range(1000))
+
+    def make(name="North"):
+        n = next(counter)
+        bank = api.created("/v1/banks", {"name": f"{name} Bank"}, token=admin)
+        org = api.created("/v1/organisations", {"bank_id": bank["id"], "name": f"{name} Trust",
+                                                "kind": "trust", "ods_code": "RX1"}, token=admin)
+        site = api.created("/v1/sites", {"organisation_id": org["id"], "name": f"{name} General",
+                                         "latitude": 53.48, "longitude": -2.24, "postcode": "M1 1AA"},
+                           token=admin)
+        tokens = {}
+        for role, scope_type, scope_id in (("bank_admin", "bank", bank["id"]),
+                                           ("rota_coordinator", "site", site["id"])):
+            email = f"{role}.{name.lower()}{n}@example.org"
+            api.created("/v1/users", {"email": email, "password": "staff-password-1", "name": role,
+                                      "roles": [{"role": role, "scope_type": scope_type,
+                                                 "scope_id": scope_id}]}, token=admin)
+            tokens[role] = api.token(email, "staff-password-1")
+        return {"bank": bank, "organisation": org, "site": site,
+                "bank_admin": tokens["bank_admin"], "coordinator": tokens["rota_coordinator"]}
+
+    return make
+
+
+@pytest.fixture
+def worker_payload():
+    def make(bank_id, email="ada@example.org", **overrides):
+        return {"bank_id": bank_id, "email": email, "password": "worker-password-1",
+                "name": "Ada Lovelace", "staff_type": "doctor", "grade": "ST3", "specialty": "A&E",
+                "registration_body": "GMC", "registration_number": "7654321",
+                "latitude": 53.45, "longitude": -2.2, "max_travel_km": 30, "opted_out_of_48h": False,
+                **overrides}
+
+    return make
