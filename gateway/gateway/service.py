@@ -63,8 +63,8 @@ class GatewayService(StaffbankService):
 
     # --- identity ------------------------------------------------------------------
 
-    @route("POST", "/v1/auth/token", body=identity_schemas.LoginRequest, response=identity_schemas.TokenResponse,
-           tags=["identity"])
+    @route("POST", "/v1/auth/token", body=identity_schemas.LoginRequest,
+           response=identity_schemas.TokenResponse, tags=["identity"])
     def issue_token(self, call):
         """Exchange email and password for a bearer token."""
         return self.identity.issue_token(call.body)

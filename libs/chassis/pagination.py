@@ -10,7 +10,7 @@ def paginate(session, statement, created_col, id_col, limit, cursor=None):
     if cursor:
         created_at, last_id = decode_cursor(cursor)
         statement = statement.where(
-            sa.tuple_(created_col, id_col) > sa.tuple_(sa.literal(created_at).cast(created_col.type), last_id)
+            sa.tuple_(created_col, id_col) > sa.tuple_(sa.literal(created_at, created_col.type), last_id)
         )
     rows = session.execute(statement.order_by(created_col, id_col).limit(limit + 1)).scalars().all()
     next_cursor = None

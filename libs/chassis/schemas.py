@@ -6,6 +6,7 @@ at our boundaries a wrong JSON type is a validation error, so these do not.
 
 import base64
 import json
+from datetime import datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -66,15 +67,17 @@ def encode_cursor(values):
 
 
 def decode_cursor(cursor):
-    """The values an earlier page ended on, or ValidationError for a forged cursor."""
+    """The (created_at, id) an earlier page ended on; Invalid (422) for a forged cursor."""
+    from chassis.errors import Invalid
+
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list):
-            raise ValueError
-        return values
+        created_at, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(last_id, str):
+            raise ValueError("id")
+        return datetime.fromisoformat(created_at), last_id
     except (ValueError, TypeError) as exc:
-        raise ValidationError({"cursor": ["Not a valid cursor."]}) from exc
+        raise Invalid("not a valid cursor", errors={"cursor": ["Not a valid cursor."]}) from exc
 
 
 def load_or_invalid(schema, payload, partial=False):

@@ -1,0 +1,79 @@
+"""The gateway's one place for authorisation, as pure logic over a bank tree."""
+
+import pytest
+
+from chassis.auth import Grant, Principal
+from gateway.access import BodyRef, GrantRefs, PathRef, authorise
+from gateway.http import Call
+from gateway.problems import Problem
+
+TREE = {
+    ("bank", "b1"): {"bank_id": "b1"},
+    ("bank", "b2"): {"bank_id": "b2"},
+    ("organisation", "o1"): {"bank_id": "b1", "organisation_id": "o1"},
+    ("organisation", "o2"): {"bank_id": "b2", "organisation_id": "o2"},
+    ("site", "s1"): {"bank_id": "b1", "organisation_id": "o1", "site_id": "s1"},
+    ("worker", "w1"): {"bank_id": "b1", "worker_id": "w1"},
+    ("worker", "w2"): {"bank_id": "b1", "worker_id": "w2"},
+}
+
+
+def resolve(kind, resource_id):
+    return TREE.get((kind, resource_id))
+
+
+def principal(*grants, worker_id=None):
+    return Principal("u", "u@example.org", "U", tuple(Grant(*g) for g in grants), worker_id)
+
+
+def call(body=None, path=None):
+    return Call(None, body or {}, {}, path or {}, None, "rid")
+
+
+def status_of(fn):
+    with pytest.raises(Problem) as raised:
+        fn()
+    return raised.value.status
+
+
+def test_a_bank_grant_covers_its_organisations_and_sites_only():
+    admin = principal(("bank_admin", "bank", "b1"))
+    assert authorise(admin, ("bank_admin",), BodyRef("organisation_id", "organisation"),
+                     call({"organisation_id": "o1"}), resolve)
+    assert status_of(lambda: authorise(admin, ("bank_admin",), BodyRef("organisation_id", "organisation"),
+                                       call({"organisation_id": "o2"}), resolve)) == 403
+    assert status_of(lambda: authorise(admin, ("bank_admin",), BodyRef("organisation_id", "organisation"),
+                                       call({"organisation_id": "missing"}), resolve)) == 422
+
+
+def test_resources_in_the_path_outside_scope_look_absent():
+    admin = principal(("bank_admin", "bank", "b2"))
+    assert status_of(lambda: authorise(admin, ("bank_admin",), PathRef("id", "worker"),
+                                       call(path={"id": "w1"}), resolve)) == 404
+
+
+def test_a_worker_reaches_its_own_resources_and_no_one_elses():
+    ada = principal(("worker", "bank", "b1"), worker_id="w1")
+    assert authorise(ada, ("worker",), PathRef("id", "worker"), call(path={"id": "w1"}), resolve)
+    assert status_of(lambda: authorise(ada, ("worker",), PathRef("id", "worker"),
+                                       call(path={"id": "w2"}), resolve)) == 404
+
+
+def test_roles_are_checked_before_anything_is_resolved():
+    coordinator = principal(("rota_coordinator", "site", "s1"))
+
+    def explode(kind, resource_id):
+        raise AssertionError("resolved before the role check")
+
+    assert status_of(lambda: authorise(coordinator, ("bank_admin",), BodyRef("bank_id", "bank"),
+                                       call({"bank_id": "b1"}), explode)) == 403
+
+
+def test_granting_roles_needs_scope_over_every_grant():
+    admin = principal(("bank_admin", "bank", "b1"))
+    grants = {"roles": [{"role": "rota_coordinator", "scope_type": "site", "scope_id": "s1"}]}
+    assert authorise(admin, ("bank_admin",), GrantRefs(), call(grants), resolve)
+    platform = {"roles": [{"role": "platform_admin", "scope_type": "platform", "scope_id": None}]}
+    assert status_of(lambda: authorise(admin, ("bank_admin",), GrantRefs(), call(platform), resolve)) == 403
+    root = principal(("platform_admin", "platform", None))
+    assert authorise(root, ("bank_admin",), GrantRefs(), call(platform), resolve)

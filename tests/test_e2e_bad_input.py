@@ -1,0 +1,127 @@
+"""Bad input: a clear 4xx problem+json, nothing changed (API.md "Conventions")."""
+
+import pytest
+
+
+def _problem(response, status, name):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == f"/problems/{name}" and body["status"] == status
+    return body
+
+
+@pytest.fixture
+def north(make_bank):
+    return make_bank("North")
+
+
+def _worker_count(api, north):
+    return len(api.get("/v1/workers?limit=500", token=north["bank_admin"]).json()["items"])
+
+
+def test_malformed_and_mistyped_bodies_write_nothing(api, north, worker_payload):
+    bank_id = north["bank"]["id"]
+    _problem(api.post("/v1/workers", data="{\"bank_id\": ", headers={"Content-Type": "application/json"}),
+             400, "malformed-json")
+    _problem(api.post("/v1/workers", data=b"\xff\xfe", headers={"Content-Type": "application/json"}),
+             400, "malformed-json")
+    _problem(api.post("/v1/workers", json=[worker_payload(bank_id)]), 422, "validation-error")
+
+    wrong_types = worker_payload(bank_id, latitude="53.4", opted_out_of_48h="yes", max_travel_km=True,
+                                 name=42)
+    errors = _problem(api.post("/v1/workers", wrong_types), 422, "validation-error")["errors"]
+    assert set(errors) == {"latitude", "opted_out_of_48h", "max_travel_km", "name"}
+
+    unknown = _problem(api.post("/v1/workers", worker_payload(bank_id, is_admin=True)), 422,
+                       "validation-error")
+    assert unknown["errors"] == {"is_admin": ["Unknown field."]}
+
+    missing = worker_payload(bank_id)
+    del missing["email"], missing["staff_type"]
+    assert set(_problem(api.post("/v1/workers", missing), 422, "validation-error")["errors"]) == {
+        "email", "staff_type"}
+
+    out_of_range = worker_payload(bank_id, latitude=91, longitude=-181, password="short")
+    assert set(_problem(api.post("/v1/workers", out_of_range), 422, "validation-error")["errors"]) == {
+        "latitude", "longitude", "password"}
+
+    assert _worker_count(api, north) == 0
+
+
+def test_ids_that_do_not_exist(api, admin, north, worker_payload):
+    errors = _problem(api.post("/v1/workers", worker_payload("no-such-bank")), 422, "validation-error")
+    assert errors["errors"] == {"bank_id": ["Does not exist."]}
+    _problem(api.post("/v1/sites", {"organisation_id": "nope", "name": "X", "latitude": 1, "longitude": 1},
+                      token=admin), 422, "validation-error")
+    _problem(api.post("/v1/users", {"email": "a@example.org", "password": "long-enough", "name": "A",
+                                    "roles": [{"role": "bank_admin", "scope_type": "bank",
+                                               "scope_id": "nope"}]}, token=admin),
+             422, "validation-error")
+    _problem(api.get("/v1/workers/not-a-worker", token=admin), 404, "not-found")
+    _problem(api.get("/v1/nowhere", token=admin), 404, "not-found")
+    _problem(api.request("DELETE", "/v1/banks", token=admin), 405, "method-not-allowed")
+    _problem(api.get("/v1/workers?limit=0", token=admin), 422, "validation-error")
+    _problem(api.get("/v1/workers?status=retired", token=admin), 422, "validation-error")
+    _problem(api.get("/v1/workers?cursor=!!!", token=admin), 422, "validation-error")
+
+
+def test_duplicates_conflict(api, admin, north, worker_payload):
+    api.created("/v1/workers", worker_payload(north["bank"]["id"]))
+    _problem(api.post("/v1/workers", worker_payload(north["bank"]["id"], email="ADA@example.org")),
+             409, "conflict")
+    _problem(api.post("/v1/users", {"email": "ada@example.org", "password": "long-enough", "name": "A",
+                                    "roles": []}, token=admin), 409, "conflict")
+    assert _worker_count(api, north) == 1
+
+
+def test_oversize_bodies_are_413(api, north, worker_payload):
+    huge = worker_payload(north["bank"]["id"], name="x" * (1024 * 1024 + 10))
+    try:
+        response = api.post("/v1/workers", huge)
+    except Exception as exc:  # API.md: "the connection may then be closed"
+        pytest.fail(f"expected a 413 before the connection closed, got {exc!r}")
+    _problem(response, 413, "payload-too-large")
+    assert _worker_count(api, north) == 0
+
+
+def test_empty_body_on_a_create_is_a_validation_error(api, admin):
+    errors = _problem(api.post("/v1/banks", data="", token=admin), 422, "validation-error")["errors"]
+    assert errors == {"name": ["Missing data for required field."]}
+
+
+def test_idempotency_key_returns_the_first_response_and_creates_once(api, admin):
+    headers = {"Idempotency-Key": "create-north-1"}
+    first = api.post("/v1/banks", {"name": "North"}, token=admin, headers=headers)
+    again = api.post("/v1/banks", {"name": "North"}, token=admin, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+    reused = api.post("/v1/banks", {"name": "South"}, token=admin, headers=headers)
+    _problem(reused, 422, "validation-error")
+    other_key = api.post("/v1/banks", {"name": "North"}, token=admin, headers={"Idempotency-Key": "k2"})
+    assert other_key.status_code == 201 and other_key.json()["id"] != first.json()["id"]
+
+
+def test_a_failed_request_does_not_burn_its_idempotency_key(api, north, worker_payload):
+    headers = {"Idempotency-Key": "register-ada"}
+    _problem(api.post("/v1/workers", worker_payload("no-such-bank"), headers=headers), 422,
+             "validation-error")
+    created = api.post("/v1/workers", worker_payload(north["bank"]["id"]), headers=headers)
+    assert created.status_code == 201
+    replay = api.post("/v1/workers", worker_payload(north["bank"]["id"]), headers=headers)
+    assert replay.json()["id"] == created.json()["id"]
+    assert _worker_count(api, north) == 1
+
+
+def test_concurrent_retries_with_one_key_create_one_resource(api, admin):
+    import eventlet
+
+    def create(_):
+        return api.post("/v1/banks", {"name": "Racing"}, token=admin, headers={"Idempotency-Key": "race"})
+
+    responses = list(eventlet.GreenPool(10).imap(create, range(10)))
+    created = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1
+    assert {r.status_code for r in responses} <= {201, 409}
