@@ -34,7 +34,7 @@ asyncapi: install
 	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.json
 
 bench: install infra
-	$(BIN)/python -m benchmarks.run 2>/dev/null | grep -v "^killing managed thread"
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .run

@@ -16,6 +16,7 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import json  # noqa: E402
+import logging  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -26,6 +27,7 @@ import requests  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 
 from chassis import config as settings  # noqa: E402
+from chassis.context import configure_logging  # noqa: E402
 from chassis.migrate import drop_database, migrate  # noqa: E402
 from chassis.runner import migrations_dir  # noqa: E402
 from chassis.testing import TEST_SIGNING_KEY, EventTap  # noqa: E402
@@ -75,6 +77,7 @@ def load(fn, duration=DURATION_SECONDS, concurrency=CONCURRENCY):
 
 
 def main():
+    configure_logging("bench", level=logging.ERROR, stream=sys.stderr)  # figures only on stdout
     requests.put(f"{API}/api/vhosts/{VHOST}", timeout=10).raise_for_status()
     requests.put(f"{API}/api/permissions/{VHOST}/guest", timeout=10,
                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
