@@ -140,7 +140,15 @@ def make_database(_migrated_databases, database_server_url):
 
 
 def empty_database(url):
+    """Truncate every table. Connections a previous test's killed workers left open
+    (possibly inside a transaction, holding locks) are terminated first."""
     engine = engine_for(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))
+    engine.dispose()
     with engine.begin() as conn:
         tables = conn.scalars(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
