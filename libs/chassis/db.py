@@ -13,11 +13,17 @@ In a worker started by an idempotent event handler, the first statement of the
 unit of work claims `(consumer, event_id)` in the inbox table; if another worker
 already committed that claim the unit of work raises `AlreadyHandled` before
 running any effects, and the handler entrypoint acks the message as done.
+
+In an RPC worker whose caller sent an idempotency key (context data
+`idempotency_key`, set by the gateway from `Idempotency-Key`), the unit of work
+does not commit on exit: `@domain_rpc` commits it together with the method's
+result in `request_results`, and answers a repeated key with that result.
 """
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import contracts
@@ -25,7 +31,9 @@ from chassis.context import CORRELATION_KEY
 from chassis.engines import engine_for
 from chassis.events import events_exchange, new_envelope
 from chassis.outbox import OutboxRelay
-from chassis.tables import inbox, outbox
+from chassis.tables import inbox, outbox, request_results
+
+IDEMPOTENCY_KEY = "idempotency_key"
 
 
 class AlreadyHandled(Exception):
@@ -35,8 +43,10 @@ class AlreadyHandled(Exception):
 class UnitOfWork:
     """A transaction plus the events it will publish. Commits on clean exit."""
 
-    def __init__(self, session, producer, correlation_id=None, inbox_claim=None, on_commit=None):
+    def __init__(self, session, producer, correlation_id=None, inbox_claim=None, on_commit=None,
+                 defer_commit=False):
         self.session = session
+        self.defer_commit = defer_commit
         self.producer = producer
         self.correlation_id = correlation_id
         self.inbox_claim = inbox_claim
@@ -84,10 +94,12 @@ class UnitOfWork:
         self.emitted = []
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.rollback()
+        elif self.defer_commit:
+            self.session.flush()  # committed with the RPC's result by WorkerDatabase.finish
+        else:
+            self.commit()
         return False
 
 
@@ -99,6 +111,7 @@ class WorkerDatabase:
         self._worker_ctx = worker_ctx
         self._session = None
         self._claimed_inbox = False
+        self._deferred = None
 
     @property
     def session(self):
@@ -115,13 +128,49 @@ class WorkerDatabase:
                 raise RuntimeError("an event handler applies its effects in one unit of work")
             self._claimed_inbox = True
             claim = inbox_key(self._worker_ctx)
-        return UnitOfWork(
+        if self._deferred is not None:
+            raise RuntimeError("an idempotent RPC applies its effects in one unit of work")
+        uow = UnitOfWork(
             self.session,
             producer=self._worker_ctx.service_name,
             correlation_id=self._worker_ctx.data.get(CORRELATION_KEY),
             inbox_claim=claim,
             on_commit=self._provider.relay.wake,
+            defer_commit=claim is None and self.request_key is not None,
         )
+        if uow.defer_commit:
+            self._deferred = uow
+        return uow
+
+    @property
+    def request_key(self):
+        """`<method>:<caller's idempotency key>` for an RPC called with one, else None."""
+        key = self._worker_ctx.data.get(IDEMPOTENCY_KEY)
+        if not key or getattr(self._worker_ctx.entrypoint, "inbox_key", None) is not None:
+            return None
+        return f"{self._worker_ctx.entrypoint.method_name}:{key}"[:300]
+
+    def stored_result(self, key):
+        """The committed result of an earlier call with this key, wrapped in a 1-tuple, or None."""
+        row = self.session.execute(
+            sa.select(request_results.c.result).where(request_results.c.key == key)
+        ).first()
+        self.session.rollback()  # end the read so the effects start a fresh transaction
+        return None if row is None else (row.result,)
+
+    def finish(self, key, result):
+        """Commit a deferred unit of work with its result; a concurrent twin's result wins a race."""
+        uow, self._deferred = self._deferred, None
+        if uow is None:
+            return result  # the call changed nothing: nothing to remember
+        try:
+            self.session.execute(request_results.insert().values(key=key, result=result))
+            uow.commit()
+            return result
+        except IntegrityError:
+            uow.rollback()
+            earlier = self.stored_result(key)
+            return earlier[0] if earlier else result
 
     def close(self):
         if self._session is not None:
@@ -149,6 +198,15 @@ class Database(DependencyProvider):
         worker_db = self._workers.pop(worker_ctx, None)
         if worker_db is not None:
             worker_db.close()
+
+    def kill(self):
+        """Workers are dead by now: hand their connections back (rolled back), not leak them."""
+        for worker_db in list(self._workers.values()):
+            try:
+                worker_db.close()
+            except Exception:  # a connection broken mid-query is discarded by the pool
+                pass
+        self._workers.clear()
 
     def ping(self):
         with self.engine.connect() as conn:

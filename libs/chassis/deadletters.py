@@ -93,6 +93,8 @@ def replay(uri, queue, event_ids=None):
     replayed = []
     with Connection(uri, transport_options={"confirm_publish": True}) as conn:
         channel = conn.channel()
+        # The handler's queue must exist, or the copies would vanish (raises if it does not).
+        Queue(queue, channel=conn.channel()).queue_declare(passive=True)
         producer = conn.Producer(channel=conn.channel())
         for message in _drain(channel, queue + DEAD_LETTER_SUFFIX):
             info = describe(message)

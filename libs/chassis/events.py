@@ -20,6 +20,14 @@ from marshmallow import RAISE, Schema, fields, validate
 from chassis.context import current_correlation_id
 
 DEAD_LETTER_EXCHANGE = "staffbank.dead-letter"
+
+# Quorum queues that dead-letter at least once: the broker keeps a message until the
+# dead-letter target confirms it (RabbitMQ >= 3.10), instead of fire-and-forget.
+QUORUM_AT_LEAST_ONCE = {
+    "x-queue-type": "quorum",
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish",
+}
 DEAD_LETTER_SUFFIX = ".dead-letter"
 
 
@@ -99,6 +107,7 @@ def retry_queue(delay_seconds):
         exchange=exchange,
         durable=True,
         queue_arguments={
+            **QUORUM_AT_LEAST_ONCE,
             "x-message-ttl": int(delay_seconds * 1000),
             "x-dead-letter-exchange": "",  # back to the default exchange, same routing key
         },

@@ -37,6 +37,7 @@ from chassis.context import CORRELATION_KEY
 from chassis.db import AlreadyHandled
 from chassis.events import (
     DEAD_LETTER_EXCHANGE,
+    QUORUM_AT_LEAST_ONCE,
     EnvelopeSchema,
     dead_letter_queue,
     declare,
@@ -101,7 +102,7 @@ class EventHandler(Consumer):
             routing_key=self.event_type,
             durable=True,
             queue_arguments={
-                "x-queue-type": "quorum",
+                **QUORUM_AT_LEAST_ONCE,
                 "x-delivery-limit": DELIVERY_LIMIT,
                 "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
                 "x-dead-letter-routing-key": name,
@@ -145,9 +146,9 @@ class EventHandler(Consumer):
         try:
             event = self.parse(body)
         except PoisonMessage as exc:
-            log.error("dead-lettering poison message on %s: %s", self.consumer_name, exc)
-            self.dead_letter(body, message, str(exc))
-            self.queue_consumer.ack_message(message)
+            reason = str(exc)
+            log.error("dead-lettering poison message on %s: %s", self.consumer_name, reason)
+            self.settle(message, lambda: self.dead_letter(body, message, reason))
             return
         context_data = self.unpack_message_headers(message)
         context_data[CORRELATION_KEY] = event.correlation_id
@@ -167,10 +168,23 @@ class EventHandler(Consumer):
             log.info("duplicate %s ignored by %s", worker_ctx.args[0].event_id, self.consumer_name)
             self.queue_consumer.ack_message(message)
             return None, None
-        if exc_info is not None:
-            self.retry_or_dead_letter(message, exc_info)
-        self.queue_consumer.ack_message(message)
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+        else:
+            self.settle(message, lambda: self.retry_or_dead_letter(message, exc_info))
         return result, exc_info
+
+    def settle(self, message, republish):
+        """Ack only once the copy (retry or dead letter) is confirmed by the broker. If it
+        cannot be, give the message back to the queue: never lose it, never kill the service."""
+        try:
+            republish()
+        except Exception:
+            log.exception("%s could not re-publish a failed message; returning it to its queue",
+                          self.consumer_name)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
 
     def retry_or_dead_letter(self, message, exc_info):
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))

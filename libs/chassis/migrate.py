@@ -29,8 +29,9 @@ def create_database_if_missing(url):
             if not exists:
                 try:
                     conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-                except sa.exc.ProgrammingError as exc:  # created meanwhile by a replica
-                    if "already exists" not in str(exc):
+                except (sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+                    # created meanwhile by a replica starting at the same time
+                    if getattr(exc.orig, "pgcode", None) not in ("42P04", "23505"):
                         raise
     finally:
         admin.dispose()

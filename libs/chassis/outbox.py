@@ -20,7 +20,7 @@ from nameko.extensions import SharedExtension
 
 from chassis.engines import engine_for
 from chassis.events import declare, producer_topology
-from chassis.tables import inbox, outbox
+from chassis.tables import inbox, outbox, request_results
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ BATCH_SIZE = 200
 POLL_INTERVAL = 1.0  # seconds between sweeps when nobody wakes the relay
 HOUSEKEEPING_INTERVAL = 3600
 OUTBOX_RETENTION_DAYS = 7
-INBOX_RETENTION_DAYS = 30
+INBOX_RETENTION_DAYS = 90  # replaying a dead letter older than this could apply it twice
+REQUEST_RESULT_RETENTION_DAYS = 7
 
 
 def event_publisher(amqp_uri):
@@ -73,6 +74,12 @@ def prune(engine):
         conn.execute(
             inbox.delete().where(
                 inbox.c.received_at < sa.func.now() - sa.text(f"interval '{INBOX_RETENTION_DAYS} days'")
+            )
+        )
+        conn.execute(
+            request_results.delete().where(
+                request_results.c.created_at
+                < sa.func.now() - sa.text(f"interval '{REQUEST_RESULT_RETENTION_DAYS} days'")
             )
         )
 

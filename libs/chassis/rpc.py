@@ -1,12 +1,34 @@
-"""`@domain_rpc`: an RPC entrypoint whose DomainErrors are the caller's fault, not ours
-(nameko logs them as expected; the caller gets them back as themselves)."""
+"""`@domain_rpc`: the RPC entrypoint services use.
+
+- DomainErrors are the caller's fault: nameko logs them as expected and the caller
+  gets them back as themselves.
+- A value the database cannot store (e.g. a NUL character) is the caller's fault too: 422.
+- A call carrying an idempotency key (see chassis.db) commits its effects together
+  with its result, and a repeated key gets the first result back without acting again.
+"""
+
+import functools
 
 from nameko.rpc import rpc
+from sqlalchemy.exc import DataError
 
-from chassis.errors import DomainError
+from chassis.errors import DomainError, Invalid
 
 
 def domain_rpc(fn):
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        key = self.db.request_key
+        if key is not None:
+            earlier = self.db.stored_result(key)
+            if earlier is not None:
+                return earlier[0]
+        try:
+            result = fn(self, *args, **kwargs)
+        except DataError as exc:
+            raise Invalid("a value cannot be stored", errors={"_schema": [str(exc.orig).strip()]}) from exc
+        return self.db.finish(key, result) if key is not None else result
+
     # nameko's decorator drops keyword arguments when applied directly to a function,
     # so build the configured decorator first.
-    return rpc(expected_exceptions=(DomainError,))(fn)
+    return rpc(expected_exceptions=(DomainError,))(call)

@@ -39,3 +39,14 @@ inbox = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("consumer", "event_id"),
 )
+
+# The result of an RPC that carried an idempotency key (the gateway's Idempotency-Key),
+# committed in the same transaction as the RPC's effects: a retry returns it instead of
+# acting again, whatever happened to the first caller.
+request_results = Table(
+    "request_results",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("result", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+)
