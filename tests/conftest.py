@@ -57,14 +57,20 @@ class Platform:
 
 
 @pytest.fixture
-def platform(container_factory, make_config, make_database, free_port):
+def gateway_overrides():
+    """Extra gateway config; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def platform(container_factory, make_config, make_database, free_port, gateway_overrides):
     identity_config = make_config(
         make_database("identity", migrations_dir(IdentityService)),
         BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
     )
     gateway_config = make_config(
         make_database("gateway", migrations_dir(GatewayService)),
-        WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",
+        WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}", **gateway_overrides,
     )
     identity = container_factory(IdentityService, identity_config)
     identity.start()

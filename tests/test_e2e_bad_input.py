@@ -125,3 +125,38 @@ def test_concurrent_retries_with_one_key_create_one_resource(api, admin):
     created = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(created) == 1
     assert {r.status_code for r in responses} <= {201, 409}
+
+
+def test_hostile_strings_are_4xx_not_500(api, admin, north, worker_payload):
+    deep = "[" * 100_000 + "]" * 100_000
+    _problem(api.post("/v1/banks", data=deep, token=admin), 400, "malformed-json")
+    long_email = "a" * 250 + "@example.org"
+    _problem(api.post("/v1/workers", worker_payload(north["bank"]["id"], email=long_email)), 422,
+             "validation-error")
+    _problem(api.post("/v1/banks", {"name": "Nul\u0000Bank"}, token=admin), 422, "validation-error")
+    _problem(api.post("/v1/auth/token", {"email": "a\u0000@example.org", "password": "x"}), 422,
+             "validation-error")
+    _problem(api.get("/v1/workers?staff_type=nurse%00", token=admin), 422, "validation-error")
+    assert _worker_count(api, north) == 0
+
+
+def test_an_out_of_scope_id_is_403_whatever_else_is_wrong(api, make_bank):
+    north, south = make_bank("North"), make_bank("South")
+    body = {"organisation_id": south["organisation"]["id"], "name": "", "latitude": "north"}
+    _problem(api.post("/v1/sites", body, token=north["bank_admin"]), 403, "forbidden")
+
+
+def test_role_grants_are_deduplicated_and_a_user_without_roles_still_has_a_profile(api, admin, north):
+    grant = {"role": "leadership", "scope_type": "bank", "scope_id": north["bank"]["id"]}
+    user = api.created("/v1/users", {"email": "lead@example.org", "password": "lead-password",
+                                     "name": "Lead", "roles": [grant, grant]}, token=admin)
+    assert len(user["roles"]) == 1
+    api.created("/v1/users", {"email": "none@example.org", "password": "none-password", "name": "None",
+                              "roles": []}, token=admin)
+    me = api.get("/v1/me", token=api.token("none@example.org", "none-password"))
+    assert me.status_code == 200 and me.json()["roles"] == []
+
+
+def test_zero_travel_distance_is_kept(api, north, worker_payload):
+    worker = api.created("/v1/workers", worker_payload(north["bank"]["id"], max_travel_km=0))
+    assert worker["max_travel_km"] == 0

@@ -5,7 +5,8 @@ worker registration, /v1/me; and the facts identity publishes on the way."""
 def test_the_identity_flow_of_api_md(api, admin, worker_payload, event_tap):
     tap = event_tap("identity.events")
     me = api.get("/v1/me", token=admin).json()
-    assert me["roles"] == [{"role": "platform_admin", "scope_type": "platform", "scope_id": None}]
+    assert me["roles"] == [{"role": "platform_admin", "scope_type": "platform", "scope_id": None,
+                                   "bank_id": None}]
     assert me["worker_id"] is None
 
     bank = api.created("/v1/banks", {"name": "Greater Manchester Bank"}, token=admin)
@@ -26,7 +27,7 @@ def test_the_identity_flow_of_api_md(api, admin, worker_payload, event_tap):
     assert "password" not in user and user["email"] == "coordinator@example.org"
     coordinator = api.token("coordinator@example.org", "coordinator-pass")
     assert api.get("/v1/me", token=coordinator).json()["roles"] == [
-        {"role": "rota_coordinator", "scope_type": "site", "scope_id": site["id"]}]
+        {"role": "rota_coordinator", "scope_type": "site", "scope_id": site["id"], "bank_id": bank["id"]}]
 
     worker = api.created("/v1/workers", worker_payload(bank["id"]))  # no token: self-registration
     assert worker["status"] == "applied" and worker["bank_number"] == "W000001"
@@ -39,6 +40,7 @@ def test_the_identity_flow_of_api_md(api, admin, worker_payload, event_tap):
     assert api.get(f"/v1/workers/{worker['id']}", token=worker_token).json()["bank_number"] == "W000001"
     assert api.get(f"/v1/workers/{second['id']}", token=worker_token).status_code == 404
     # Staff anywhere in the bank see its workers (a coordinator may book any worker of the bank).
+    assert api.get(f"/v1/workers/{worker['id']}", token=coordinator).status_code == 200
     listed = api.get(f"/v1/workers?bank_id={bank['id']}&status=applied", token=coordinator).json()
     assert [w["bank_number"] for w in listed["items"]] == ["W000001", "W000002"]
     assert listed["next_cursor"] is None

@@ -8,7 +8,7 @@ the principal's grants: the one place the gateway decides access.
 
 from dataclasses import dataclass
 
-from chassis.auth import Scope
+from chassis.auth import SCOPE_TYPES, Scope
 from gateway.problems import Problem, forbidden, not_found, validation_error
 
 
@@ -33,8 +33,7 @@ class BodyRef:
     kind: str
 
     def targets(self, call):
-        value = call.body.get(self.name)
-        return [] if value is None else [(self.kind, value, self.name)]
+        return _ids(self.kind, call.body.get(self.name), self.name)
 
     def missing(self, field):
         return validation_error({field: ["Does not exist."]})
@@ -46,8 +45,7 @@ class BodyRef:
 @dataclass(frozen=True)
 class QueryRef(BodyRef):
     def targets(self, call):
-        value = call.query.get(self.name)
-        return [] if value is None else [(self.kind, value, self.name)]
+        return _ids(self.kind, call.query.get(self.name), self.name)
 
 
 @dataclass(frozen=True)
@@ -57,16 +55,29 @@ class GrantRefs:
     name: str = "roles"
 
     def targets(self, call):
-        return [
-            (grant["scope_type"], grant.get("scope_id"), f"{self.name}.{index}.scope_id")
-            for index, grant in enumerate(call.body.get(self.name, []))
-        ]
+        grants = call.body.get(self.name)
+        if not isinstance(grants, list):
+            return []  # the schema will say what is wrong
+        found = []
+        for index, grant in enumerate(grants):
+            if not isinstance(grant, dict) or grant.get("scope_type") not in SCOPE_TYPES:
+                continue
+            if grant["scope_type"] == "platform":
+                found.append(("platform", None, f"{self.name}.{index}.scope_id"))
+            else:
+                found += _ids(grant["scope_type"], grant.get("scope_id"), f"{self.name}.{index}.scope_id")
+        return found
 
     def missing(self, field):
         return validation_error({field: ["Does not exist."]})
 
     def outside(self):
         return forbidden("You may not grant roles outside your scope.")
+
+
+def _ids(kind, value, field):
+    """A checkable id: a non-empty string. Anything else is left for validation to refuse."""
+    return [(kind, value, field)] if isinstance(value, str) and value else []
 
 
 def authorise(principal, roles, ref, call, resolve_scope):
@@ -84,8 +95,6 @@ def authorise(principal, roles, ref, call, resolve_scope):
                 raise ref.outside()
             scopes.append(Scope())
             continue
-        if not isinstance(resource_id, str):
-            raise validation_error({field: ["Not a valid id."]})
         found = resolve_scope(kind, resource_id)
         if found is None:
             raise ref.missing(field)

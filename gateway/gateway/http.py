@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import eventlet
 from marshmallow import ValidationError
-from nameko.exceptions import RemoteError
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
@@ -30,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 from chassis import tokens
 from chassis.auth import Principal
 from chassis.context import CORRELATION_KEY
+from chassis.db import IDEMPOTENCY_KEY
 from chassis.errors import DomainError
 from gateway import access
 from gateway.problems import (
@@ -104,7 +105,7 @@ class RouteSpec:
     path: str  # OpenAPI form: /v1/workers/{id}
     name: str = ""
     summary: str = ""
-    roles: tuple | None = None  # None: no authentication
+    roles: tuple | str | None = None  # None: no authentication; ANY_ROLE: any token
     body: type | None = None
     query: type | None = None
     response: type | None = None
@@ -115,6 +116,7 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
+ANY_ROLE = "any authenticated caller"  # `roles=ANY_ROLE`: a token is needed, no particular role
 
 
 @dataclass
@@ -137,7 +139,7 @@ def route(method, path, *, roles=None, body=None, query=None, response=None, sta
     def decorator(fn):
         spec = RouteSpec(
             method=method, path=path, name=fn.__name__, summary=(fn.__doc__ or "").strip(),
-            roles=tuple(roles) if roles is not None else None, body=body, query=query,
+            roles=roles if roles in (None, ANY_ROLE) else tuple(roles), body=body, query=query,
             response=response, status=status, scope=scope, idempotent=idempotent, tags=list(tags),
         )
         ROUTES.append(spec)
@@ -179,6 +181,8 @@ def read_json_body(request):
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise malformed_json(f"The body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise malformed_json("The body nests too deeply.") from exc
 
 
 def load(schema_cls, data, partial=False):
@@ -221,28 +225,31 @@ def run_pipeline(service, spec, handler, request, path_values):
 def _run_pipeline(service, spec, handler, request, path_values):
     request_id = request.request_id
     idempotency = None
+    outcome_unknown = False
     try:
-        with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+        with eventlet.Timeout(service.config.get("RPC_TIMEOUT_SECONDS", RPC_TIMEOUT_SECONDS)):
             principal = authenticate(service, request) if spec.roles is not None else None
-            path_first = isinstance(spec.scope, access.PathRef)
-            if path_first:  # a resource in the path is checked before the body is read
-                call = Call(principal, {}, {}, path_values, request, request_id)
-                scopes = access.authorise(
-                    principal, spec.roles or (), spec.scope, call, service.identity.resolve_scope
-                )
-            elif principal is not None:
-                access.authorise(principal, spec.roles, None, None, None)
-            query = load(spec.query, query_dict(request, spec.query)) if spec.query else {}
-            body = {}
-            if spec.body is not None:
-                raw = read_json_body(request)
-                if not isinstance(raw, dict):
-                    raise validation_error({"_schema": ["The body must be a JSON object."]})
-                body = load(spec.body, raw, partial=spec.method == "PATCH")
-            call = Call(principal, body, query, path_values, request, request_id)
-            call.scopes = scopes if path_first else access.authorise(
-                principal, spec.roles or (), spec.scope, call, service.identity.resolve_scope
-            )
+            if principal is not None and spec.roles != ANY_ROLE:
+                access.authorise(principal, spec.roles, None, None, None)  # role check alone
+            resolve = service.identity.resolve_scope
+            roles = () if spec.roles in (None, ANY_ROLE) else spec.roles
+            scopes = []
+            if isinstance(spec.scope, access.PathRef):  # the path's resource, before the body
+                scopes = access.authorise(principal, roles, spec.scope,
+                                          Call(principal, {}, {}, path_values, request, request_id), resolve)
+            raw_query = query_dict(request, spec.query) if spec.query else {}
+            raw_body = read_json_body(request) if spec.body is not None else {}
+            if spec.body is not None and not isinstance(raw_body, dict):
+                raise validation_error({"_schema": ["The body must be a JSON object."]})
+            if spec.scope is not None and not isinstance(spec.scope, access.PathRef):
+                # ids in the body or query are checked as sent, before the rest is validated:
+                # an out-of-scope id is 403 whatever else is wrong with the request
+                scopes = access.authorise(principal, roles, spec.scope,
+                                          Call(principal, raw_body, raw_query, path_values, request,
+                                               request_id), resolve)
+            query = load(spec.query, raw_query) if spec.query else {}
+            body = load(spec.body, raw_body, partial=spec.method == "PATCH") if spec.body else {}
+            call = Call(principal, body, query, path_values, request, request_id, scopes)
             key = request.headers.get("Idempotency-Key") if spec.idempotent else None
             if key:
                 idempotency = service.idempotency.claim(
@@ -251,7 +258,12 @@ def _run_pipeline(service, spec, handler, request, path_values):
                 if idempotency.replay is not None:
                     status, payload = idempotency.replay
                     return json_response(payload, status, request_id, {"Idempotent-Replayed": "true"})
+                # The service commits its effects with its result under this key, so a retry
+                # after a lost answer returns the first result instead of acting twice.
+                service.context_data[IDEMPOTENCY_KEY] = idempotency.key_hash
+            outcome_unknown = True
             result = handler(service, call)
+            outcome_unknown = False
             status = spec.status
             if isinstance(result, tuple):
                 status, result = result
@@ -262,16 +274,19 @@ def _run_pipeline(service, spec, handler, request, path_values):
     except Problem as problem:
         failure = problem
     except DomainError as exc:
+        outcome_unknown = False
         failure = domain_problem(exc)
-    except eventlet.Timeout:
-        log.error("%s timed out waiting for a service", spec.name)
-        failure = Problem(503, "service-unavailable", "A service did not answer in time.")
+    except (eventlet.Timeout, UnknownService) as exc:
+        log.error("%s: a service did not answer (%s)", spec.name, type(exc).__name__)
+        failure = Problem(503, "service-unavailable", "A service did not answer in time; retry later.")
     except RemoteError as exc:
         log.error("%s: remote error %s", spec.name, exc)
         failure = Problem(500, "internal-error", "Something went wrong on our side.")
-    if idempotency is not None:
-        idempotency.release()
-    headers = {"Retry-After": "60"} if failure.status == 429 else None
+    if idempotency is not None and not outcome_unknown:
+        idempotency.release()  # nothing happened: the key may be used again at once
+    # Otherwise the claim stays until it goes stale; the retry then reaches the service,
+    # which answers with what it did the first time, if it did anything.
+    headers = {"Retry-After": "60"} if failure.status in (429, 503) else None
     return problem_response(failure, request_id, headers)
 
 

@@ -6,10 +6,11 @@ after it finished gets the stored response, same status, same id; a retry with
 the same key but another body gets 422. A failed request releases its key. Keys
 are scoped to the caller, method and path and kept for 24 hours.
 
-Known limit: if the gateway dies after the service committed but before the
-response is stored, the claim is released after CLAIM_TIMEOUT and a retry runs
-the create again. Closing that needs the key stored in the service's own
-transaction; see README "Operations".
+The key (hashed with the caller, method and path) also travels to the service as
+context data, and the service commits its effects together with its result under
+it (chassis.rpc). So when the outcome is unknown (the service timed out, or this
+gateway died mid-request), the claim is kept until it goes stale (CLAIM_TIMEOUT)
+and the retry that follows gets the service's first result, not a second resource.
 """
 
 import hashlib
@@ -24,7 +25,7 @@ from chassis.engines import engine_for
 from gateway.models import idempotency_keys
 from gateway.problems import Problem
 
-CLAIM_TIMEOUT_SECONDS = 60
+CLAIM_TIMEOUT_SECONDS = 40  # longer than the gateway's RPC timeout (30 s)
 RETENTION = "24 hours"
 
 
@@ -58,6 +59,7 @@ class Claim:
 class IdempotencyStore(DependencyProvider):
     def setup(self):
         self.engine = engine_for(self.container.config["DB_URL"])
+        self.claim_timeout = self.container.config.get("IDEMPOTENCY_CLAIM_TIMEOUT", CLAIM_TIMEOUT_SECONDS)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -82,7 +84,7 @@ class IdempotencyStore(DependencyProvider):
                     where=sa.and_(
                         idempotency_keys.c.status.is_(None),
                         idempotency_keys.c.created_at
-                        < sa.func.now() - sa.text(f"interval '{CLAIM_TIMEOUT_SECONDS} seconds'"),
+                        < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, self.claim_timeout),
                     ),
                 )
                 .returning(idempotency_keys.c.key_hash)

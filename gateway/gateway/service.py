@@ -15,9 +15,10 @@ from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from chassis.auth import STAFF_ROLES
+from chassis.context import ContextData
 from chassis.service import StaffbankService
 from gateway.access import BodyRef, GrantRefs, PathRef
-from gateway.http import Route, route
+from gateway.http import ANY_ROLE, Route, route
 from gateway.idempotency import IdempotencyStore
 from gateway.openapi import build_spec
 from identity import schemas as identity_schemas
@@ -31,6 +32,7 @@ class GatewayService(StaffbankService):
     config = Config()
     identity = RpcProxy("identity")
     idempotency = IdempotencyStore()
+    context_data = ContextData()
 
     # --- operations ----------------------------------------------------------------
 
@@ -69,8 +71,7 @@ class GatewayService(StaffbankService):
         """Exchange email and password for a bearer token."""
         return self.identity.issue_token(call.body)
 
-    @route("GET", "/v1/me", roles=("platform_admin",) + STAFF_ROLES + ("worker", "agency", "hr_system"),
-           response=identity_schemas.User, tags=["identity"])
+    @route("GET", "/v1/me", roles=ANY_ROLE, response=identity_schemas.User, tags=["identity"])
     def me(self, call):
         """The caller's account, role grants and worker id."""
         return call.principal.to_dict()

@@ -22,8 +22,13 @@ def resolve(kind, resource_id):
     return TREE.get((kind, resource_id))
 
 
+BANK_OF = {"b1": "b1", "b2": "b2", "o1": "b1", "o2": "b2", "s1": "b1"}
+
+
 def principal(*grants, worker_id=None):
-    return Principal("u", "u@example.org", "U", tuple(Grant(*g) for g in grants), worker_id)
+    """Grants as (role, scope_type, scope_id); the bank comes from the tree, as identity adds it."""
+    return Principal("u", "u@example.org", "U",
+                     tuple(Grant(*g, bank_id=BANK_OF.get(g[2])) for g in grants), worker_id)
 
 
 def call(body=None, path=None):
@@ -57,6 +62,20 @@ def test_a_worker_reaches_its_own_resources_and_no_one_elses():
     assert authorise(ada, ("worker",), PathRef("id", "worker"), call(path={"id": "w1"}), resolve)
     assert status_of(lambda: authorise(ada, ("worker",), PathRef("id", "worker"),
                                        call(path={"id": "w2"}), resolve)) == 404
+
+
+def test_staff_anywhere_in_a_bank_reach_its_workers_but_not_other_banks():
+    coordinator = principal(("rota_coordinator", "site", "s1"))
+    assert authorise(coordinator, ("rota_coordinator",), PathRef("id", "worker"), call(path={"id": "w1"}),
+                     resolve)
+    other_bank = principal(("rota_coordinator", "organisation", "o2"))
+    assert status_of(lambda: authorise(other_bank, ("rota_coordinator",), PathRef("id", "worker"),
+                                       call(path={"id": "w1"}), resolve)) == 404
+
+
+def test_ids_of_the_wrong_type_are_left_for_validation():
+    admin = principal(("bank_admin", "bank", "b1"))
+    assert authorise(admin, ("bank_admin",), BodyRef("bank_id", "bank"), call({"bank_id": 7}), resolve) == []
 
 
 def test_roles_are_checked_before_anything_is_resolved():

@@ -27,9 +27,11 @@ class Grant:
     role: str
     scope_type: str
     scope_id: str | None = None
+    bank_id: str | None = None  # the bank the scope lies in (None for the platform)
 
     def to_dict(self):
-        return {"role": self.role, "scope_type": self.scope_type, "scope_id": self.scope_id}
+        return {"role": self.role, "scope_type": self.scope_type, "scope_id": self.scope_id,
+                "bank_id": self.bank_id}
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class Scope:
     def covered_by(self, grant):
         if grant.scope_type == "platform":
             return True
+        if self.worker_id is not None:
+            # A worker belongs to the whole bank: a grant anywhere in the bank reaches it
+            # ("a coordinator at the shift's site may book any worker of the bank").
+            return grant.bank_id is not None and grant.bank_id == self.bank_id
         level = {"bank": self.bank_id, "organisation": self.organisation_id, "site": self.site_id}
         return grant.scope_id is not None and level.get(grant.scope_type) == grant.scope_id
 

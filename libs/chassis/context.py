@@ -48,6 +48,13 @@ class Correlation(DependencyProvider):
         return worker_ctx.data.get(CORRELATION_KEY)
 
 
+class ContextData(DependencyProvider):
+    """The worker's context data (a dict): what is set here travels with its RPC calls."""
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.data
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, correlation_id, extras."""
 

@@ -10,7 +10,7 @@
 import functools
 
 from nameko.rpc import rpc
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 
 from chassis.errors import DomainError, Invalid
 
@@ -25,8 +25,12 @@ def domain_rpc(fn):
                 return earlier[0]
         try:
             result = fn(self, *args, **kwargs)
-        except DataError as exc:
-            raise Invalid("a value cannot be stored", errors={"_schema": [str(exc.orig).strip()]}) from exc
+        except StatementError as exc:
+            # psycopg2 refuses e.g. NUL characters (ValueError) or over-long values (DataError)
+            if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
+                raise Invalid("a value cannot be stored",
+                              errors={"_schema": [str(exc.orig).strip()]}) from exc
+            raise
         return self.db.finish(key, result) if key is not None else result
 
     # nameko's decorator drops keyword arguments when applied directly to a function,

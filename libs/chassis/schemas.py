@@ -34,17 +34,33 @@ def Text(max_length=200, **kwargs):  # noqa: N802
     return TrimmedString(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
-class TrimmedString(fields.String):
+class SafeString(fields.String):
+    """A string PostgreSQL can store: no NUL characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("NUL characters are not allowed.")
+        return value
+
+
+class TrimmedString(SafeString):
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 class Email(fields.Email):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Length(max=254))
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError("NUL characters are not allowed.")
         return super()._deserialize(value, attr, data, **kwargs).strip().lower()
 
 
-class Id(fields.String):
+class Id(SafeString):
     """An opaque id (we mint UUIDs; callers must not rely on that)."""
 
     def __init__(self, **kwargs):
@@ -59,7 +75,7 @@ class StrictSchema(Schema):
 
 class PageQuery(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(load_default=None)
+    cursor = SafeString(load_default=None)
 
 
 def encode_cursor(values):

@@ -166,3 +166,22 @@ def test_inbox_rows_name_the_consumer(container_factory, make_config, audit_db, 
     with engine_for(audit_db).connect() as conn:
         consumers = conn.execute(inbox.select()).mappings().all()
     assert [(c["consumer"], str(c["event_id"])) for c in consumers] == [(QUEUE, event["event_id"])]
+
+
+def test_when_a_failed_message_cannot_be_republished_the_service_lives_and_nothing_is_lost(
+    container_factory, make_config, audit_db, rabbit_config
+):
+    amqp_uri = rabbit_config["AMQP_URI"]
+    FAILING.add("unlucky")
+    container = container_factory(AuditService, make_config(audit_db, EVENT_RETRY_DELAYS=[0.1]))
+    container.start()
+    with Connection(amqp_uri) as conn:  # the retry route breaks: republishing now fails
+        conn.default_channel.exchange_delete("staffbank.retry.100ms")
+    publish(amqp_uri, envelope("unlucky"))
+
+    # The message goes back to its queue each time; the broker's delivery limit finally
+    # dead-letters it. The container kept running throughout.
+    poll(lambda: dead_letters(amqp_uri) == 1, timeout=20, message="dead-lettered by the delivery limit")
+    assert len(HANDLER_CALLS) > 1
+    assert not container._died.ready()
+    assert deadletters.show(amqp_uri, QUEUE, 1)[0]["error"].startswith("broker dead-lettered")

@@ -77,6 +77,8 @@ class RoleGrant(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(40), nullable=False)
     scope_type: Mapped[str] = mapped_column(String(20), nullable=False)
     scope_id: Mapped[str | None] = mapped_column(String(36))
+    # The bank the scope lies in, so a grant on a site still reaches the bank's workers.
+    bank_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class Worker(Timestamped, Base):

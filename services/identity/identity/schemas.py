@@ -4,18 +4,27 @@ gateway validates HTTP bodies against (one definition, both boundaries)."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from chassis.auth import ROLES, SCOPE_TYPES
-from chassis.schemas import Email, Id, PageQuery, StrictBool, StrictNumber, StrictSchema, Text
+from chassis.schemas import (
+    Email,
+    Id,
+    PageQuery,
+    SafeString,
+    StrictBool,
+    StrictNumber,
+    StrictSchema,
+    Text,
+)
 from identity.domain import ORGANISATION_KINDS, WORKER_STATUSES
 
-Password = lambda: fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))  # noqa: E731
+Password = lambda: SafeString(required=True, load_only=True, validate=validate.Length(min=8, max=256))  # noqa: E731
 Latitude = lambda **kw: StrictNumber(validate=validate.Range(min=-90, max=90), **kw)  # noqa: E731
 Longitude = lambda **kw: StrictNumber(validate=validate.Range(min=-180, max=180), **kw)  # noqa: E731
 TravelKm = lambda **kw: StrictNumber(validate=validate.Range(min=0, max=1000), **kw)  # noqa: E731
 
 
 class LoginRequest(StrictSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
+    email = SafeString(required=True, validate=validate.Length(min=1, max=254))
+    password = SafeString(required=True, load_only=True, validate=validate.Length(max=256))
 
 
 class TokenResponse(StrictSchema):
@@ -70,6 +79,7 @@ class RoleGrant(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     scope_type = fields.String(required=True, validate=validate.OneOf(SCOPE_TYPES))
     scope_id = Id(load_default=None, allow_none=True)
+    bank_id = fields.String(dump_only=True, allow_none=True)
 
 
 class UserCreate(StrictSchema):
@@ -140,7 +150,7 @@ class Worker(StrictSchema):
 class WorkerListQuery(PageQuery):
     bank_id = Id(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(WORKER_STATUSES))
-    staff_type = fields.String(load_default=None, validate=validate.Length(max=60))
+    staff_type = SafeString(load_default=None, validate=validate.Length(max=60))
 
 
 class WorkerList(StrictSchema):

@@ -1,6 +1,7 @@
 """Identity's nameko entrypoints: validate, delegate to use_cases, return dicts."""
 
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from chassis import tokens
 from chassis.lifecycle import on_start
@@ -22,6 +23,10 @@ class IdentityService(StaffbankService):
         if email and password:
             with self.db.unit_of_work() as uow:
                 use_cases.ensure_platform_admin(uow, email, password)
+
+    @timer(interval=3600)
+    def prune_login_failures(self):
+        use_cases.prune_login_failures(self.db.session)
 
     @domain_rpc
     def issue_token(self, credentials):

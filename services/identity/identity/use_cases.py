@@ -85,7 +85,8 @@ def user_view(user):
         "email": user.email,
         "name": user.name,
         "roles": [
-            {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id} for g in user.grants
+            {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id, "bank_id": g.bank_id}
+            for g in user.grants
         ],
         "worker_id": user.worker.id if user.worker else None,
     })
@@ -177,26 +178,31 @@ def _flush_unique(session):
         raise Conflict("that already exists") from exc
 
 
-def _check_grant_scopes(session, grants):
-    kinds = {"bank": Bank, "organisation": Organisation, "site": Site}
-    for index, grant in enumerate(grants):
-        model = kinds.get(grant["scope_type"])
-        if model is not None and session.get(model, grant["scope_id"]) is None:
-            raise Invalid("a role's scope does not exist",
-                          errors={"roles": {str(index): ["scope_id does not exist."]}})
+def _grant_bank(session, grant, index):
+    """The bank a grant's scope lies in (None for the platform); Invalid if the scope is unknown."""
+    if grant["scope_type"] == "platform":
+        return None
+    found = resolve_scope(session, grant["scope_type"], grant["scope_id"])
+    if found is None:
+        raise Invalid("a role's scope does not exist",
+                      errors={"roles": {str(index): ["scope_id does not exist."]}})
+    return found["bank_id"]
 
 
 def create_user(uow, data):
-    domain.validate_grants(data["roles"])
-    _check_grant_scopes(uow.session, data["roles"])
+    grants = list({(g["role"], g["scope_type"], g.get("scope_id")): g for g in data["roles"]}.values())
+    domain.validate_grants(grants)
+    banks = [_grant_bank(uow.session, grant, index) for index, grant in enumerate(grants)]
     user = _new_user(uow.session, data["email"], data["password"], data["name"])
     _flush_unique(uow.session)
-    for grant in data["roles"]:
-        uow.session.add(RoleGrant(user_id=user.id, **grant))
+    for grant, bank_id in zip(grants, banks, strict=True):
+        uow.session.add(RoleGrant(user_id=user.id, bank_id=bank_id, **grant))
     _flush_unique(uow.session)
     uow.session.refresh(user)
     view = user_view(user)
-    uow.emit("user.created", {k: view[k] for k in ("email", "name", "roles")} | {"user_id": user.id})
+    uow.emit("user.created", {"user_id": user.id, "email": view["email"], "name": view["name"],
+                              "roles": [{k: g[k] for k in ("role", "scope_type", "scope_id")}
+                                        for g in view["roles"]]})
     return view
 
 
@@ -247,12 +253,14 @@ def register_worker(uow, data):
         registration_number=data.get("registration_number"),
         latitude=data["latitude"],
         longitude=data["longitude"],
-        max_travel_km=data.get("max_travel_km") or domain.DEFAULT_MAX_TRAVEL_KM,
+        max_travel_km=(domain.DEFAULT_MAX_TRAVEL_KM if data.get("max_travel_km") is None
+                       else data["max_travel_km"]),
         opted_out_of_48h=data.get("opted_out_of_48h", False),
         status="applied",
     )
     session.add(worker)
-    session.add(RoleGrant(user_id=user.id, role="worker", scope_type="bank", scope_id=data["bank_id"]))
+    session.add(RoleGrant(user_id=user.id, role="worker", scope_type="bank", scope_id=data["bank_id"],
+                          bank_id=data["bank_id"]))
     _flush_unique(session)
     session.refresh(worker)
     view = worker_view(worker)
@@ -334,3 +342,10 @@ def change_worker_status(uow, worker_id, target, reason=None):
             "previous_status": previous, "status": new_status, "reason": reason,
         })
     return worker_view(worker)
+
+
+def prune_login_failures(session, now=None):
+    """Failures older than the throttle window no longer count; drop them."""
+    now = now or datetime.now(UTC)
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at < now - domain.LOGIN_FAILURE_WINDOW))
+    session.commit()

@@ -82,7 +82,8 @@ def test_the_bootstrap_admin_is_created_once_and_never_overwritten(container_fac
     with ServiceRpcProxy("identity", first) as identity:
         token = _poll_token(identity, "root@example.org", "first-password")
         principal = identity.get_principal(tokens.verify(TEST_SIGNING_KEY, token))
-    assert principal["roles"] == [{"role": "platform_admin", "scope_type": "platform", "scope_id": None}]
+    assert principal["roles"] == [{"role": "platform_admin", "scope_type": "platform", "scope_id": None,
+                                   "bank_id": None}]
     container.stop()
 
     second = dict(first, BOOTSTRAP_ADMIN_PASSWORD="another-password")
