@@ -5,10 +5,11 @@ consumers may load with them; `python -m contracts.asyncapi` renders the catalog
 as an AsyncAPI document for outside consumers (HR and payroll systems).
 """
 
+from contracts.compliance import COMPLIANCE_EVENTS
 from contracts.identity import IDENTITY_EVENTS
 
 CATALOGUE = {}
-for _producer, _events in (("identity", IDENTITY_EVENTS),):
+for _producer, _events in (("identity", IDENTITY_EVENTS), ("compliance", COMPLIANCE_EVENTS)):
     for (_type, _version), _schema in _events.items():
         CATALOGUE[(_type, _version)] = (_producer, _schema)
 

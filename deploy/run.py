@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = [
     ("identity", "identity.service:IdentityService"),
+    ("compliance", "compliance.service:ComplianceService"),
     ("gateway", "gateway.service:GatewayService"),
 ]
 STOP_GRACE_SECONDS = 15

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from chassis.runner import migrations_dir
+from compliance.service import ComplianceService
 from gateway.service import GatewayService
 from identity.service import IdentityService
 
@@ -36,6 +37,9 @@ class Api:
     def patch(self, path, json=None, **kwargs):
         return self.request("PATCH", path, json=json, **kwargs)
 
+    def put(self, path, json=None, **kwargs):
+        return self.request("PUT", path, json=json, **kwargs)
+
     def token(self, email, password):
         response = self.post("/v1/auth/token", {"email": email, "password": password})
         assert response.status_code == 200, response.text
@@ -54,6 +58,8 @@ class Platform:
     gateway: object
     identity_config: dict
     gateway_config: dict
+    compliance: object = None
+    compliance_config: dict = None
 
 
 @pytest.fixture
@@ -72,13 +78,16 @@ def platform(container_factory, make_config, make_database, free_port, gateway_o
         make_database("gateway", migrations_dir(GatewayService)),
         WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}", **gateway_overrides,
     )
+    compliance_config = make_config(make_database("compliance", migrations_dir(ComplianceService)))
     identity = container_factory(IdentityService, identity_config)
     identity.start()
+    compliance = container_factory(ComplianceService, compliance_config)
+    compliance.start()
     gateway = container_factory(GatewayService, gateway_config)
     gateway.start()
     api = Api(f"http://127.0.0.1:{free_port}")
     _wait_for_admin(api)
-    return Platform(api, identity, gateway, identity_config, gateway_config)
+    return Platform(api, identity, gateway, identity_config, gateway_config, compliance, compliance_config)
 
 
 def _wait_for_admin(api):

@@ -20,13 +20,14 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
     rabbit_config, database_server_url, free_port
 ):
     databases = {name: with_database(database_server_url, f"staffbank_runner_{name}_{os.getpid()}")
-                 for name in ("identity", "gateway")}
+                 for name in ("identity", "compliance", "gateway")}
     for url in databases.values():
         drop_database(url)
     env = dict(
         os.environ,
         AMQP_URI=rabbit_config["AMQP_URI"],
         IDENTITY_DATABASE_URL=databases["identity"],
+        COMPLIANCE_DATABASE_URL=databases["compliance"],
         GATEWAY_DATABASE_URL=databases["gateway"],
         GATEWAY_PORT=str(free_port),
         BOOTSTRAP_ADMIN_EMAIL="root@example.org",
@@ -79,4 +80,5 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         for url in databases.values():
             drop_database(url)
     assert process.returncode == 0, output
-    assert '"message": "identity stopped"' in output and '"message": "gateway stopped"' in output
+    for name in ("identity", "compliance", "gateway"):
+        assert f'"message": "{name} stopped"' in output

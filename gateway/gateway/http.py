@@ -231,7 +231,7 @@ def _run_pipeline(service, spec, handler, request, path_values):
             principal = authenticate(service, request) if spec.roles is not None else None
             if principal is not None and spec.roles != ANY_ROLE:
                 access.authorise(principal, spec.roles, None, None, None)  # role check alone
-            resolve = service.identity.resolve_scope
+            resolve = service.resolve_scope
             roles = () if spec.roles in (None, ANY_ROLE) else spec.roles
             scopes = []
             if isinstance(spec.scope, access.PathRef):  # the path's resource, before the body

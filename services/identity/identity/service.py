@@ -4,6 +4,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from chassis import tokens
+from chassis.handlers import event_handler
 from chassis.lifecycle import on_start
 from chassis.rpc import domain_rpc
 from chassis.schemas import load_or_invalid
@@ -97,3 +98,20 @@ class IdentityService(StaffbankService):
         data = load_or_invalid(schemas.StatusChange(), {"status": status, "reason": reason})
         with self.db.unit_of_work() as uow:
             return use_cases.change_worker_status(uow, worker_id, data["status"], data["reason"])
+
+    # --- onboarding: compliance's facts move the worker along its status machine -------
+
+    @event_handler("compliance", "compliance.document_submitted")
+    def on_document_submitted(self, event):
+        with self.db.unit_of_work() as uow:
+            use_cases.start_onboarding(uow, event.data["worker_id"])
+
+    @event_handler("compliance", "compliance.cleared")
+    def on_compliance_cleared(self, event):
+        with self.db.unit_of_work() as uow:
+            use_cases.apply_compliance(uow, event.data["worker_id"], True, event.data["version"])
+
+    @event_handler("compliance", "compliance.lapsed")
+    def on_compliance_lapsed(self, event):
+        with self.db.unit_of_work() as uow:
+            use_cases.apply_compliance(uow, event.data["worker_id"], False, event.data["version"])

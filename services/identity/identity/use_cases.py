@@ -230,7 +230,7 @@ def next_bank_number(session, bank_id):
 
 def worker_view(worker):
     return WORKER.dump({
-        **{c.key: getattr(worker, c.key) for c in Worker.__table__.columns},
+        **{c.key: getattr(worker, c.key) for c in Worker.__table__.columns if c.key != "compliance_version"},
         "email": worker.user.email,
         "name": worker.user.name,
     })
@@ -349,3 +349,26 @@ def prune_login_failures(session, now=None):
     now = now or datetime.now(UTC)
     session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at < now - domain.LOGIN_FAILURE_WINDOW))
     session.commit()
+
+
+# --- onboarding, driven by compliance's facts ------------------------------------------
+
+def start_onboarding(uow, worker_id):
+    """The first document arrived: an `applied` worker is now `onboarding` (else no change)."""
+    worker = _worker(uow.session, worker_id, lock=True)
+    if worker.status == "applied":
+        change_worker_status(uow, worker_id, "onboarding", "first compliance document submitted")
+
+
+def apply_compliance(uow, worker_id, cleared, version):
+    """compliance.cleared activates, compliance.lapsed suspends; a fact older than one
+    already applied (by its version) changes nothing, so order and replays do not matter."""
+    worker = _worker(uow.session, worker_id, lock=True)
+    if version <= worker.compliance_version:
+        log.info("stale compliance fact ignored", extra={"worker_id": worker_id, "version": version})
+        return
+    worker.compliance_version = version
+    if cleared and worker.status in ("applied", "onboarding", "suspended"):
+        change_worker_status(uow, worker_id, "active", "every required check verified")
+    elif not cleared and worker.status == "active":
+        change_worker_status(uow, worker_id, "suspended", "a required check lapsed")

@@ -1,0 +1,116 @@
+"""Compliance rules, pure: what a worker's documents add up to on a given day.
+
+A document is valid on day D when it is verified and D is on or before its
+`expires_on` (the last valid day; no expiry date means it does not expire).
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from chassis.errors import Conflict
+
+KINDS = (
+    "identity",
+    "right_to_work",
+    "professional_registration",
+    "dbs",
+    "occupational_health",
+    "references",
+    "mandatory_training",
+)
+REGISTRATION_BODIES = ("GMC", "NMC", "HCPC", "GPhC", "GDC", "GOC", "GOsC", "GCC", "PSNI", "SWE")
+DOCUMENT_STATUSES = ("submitted", "verified", "rejected", "expired")
+EXPIRY_WARNING_DAYS = (30, 14, 1)  # notices before expiry; 0 stands for "lapsed"
+LAPSED = 0
+EXPIRING_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str
+    status: str
+    expires_on: date | None = None
+    id: str | None = None
+
+
+def valid_on(document, day):
+    return document.status == "verified" and (document.expires_on is None or document.expires_on >= day)
+
+
+def lapsed_on(document, day):
+    """Expired by the sweep, or verified but past its last valid day."""
+    return document.status == "expired" or (
+        document.status == "verified" and document.expires_on is not None and document.expires_on < day)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    status: str  # cleared | pending | expired (API.md "Compliance")
+    missing: list
+    expiring: list
+
+    @property
+    def cleared(self):
+        return self.status == "cleared"
+
+
+def assess(required_kinds, documents, today):
+    """The worker's compliance on `today` (API.md: cleared, pending or expired)."""
+    missing = [kind for kind in required_kinds
+               if not any(valid_on(d, today) for d in documents if d.kind == kind)]
+    lapsed = [kind for kind in missing if any(d.kind == kind and lapsed_on(d, today) for d in documents)]
+    horizon = today + timedelta(days=EXPIRING_WINDOW_DAYS)
+    expiring = sorted(
+        ({"kind": d.kind, "expires_on": d.expires_on} for d in documents
+         if valid_on(d, today) and d.expires_on is not None and d.expires_on <= horizon),
+        key=lambda item: (item["expires_on"], item["kind"]),
+    )
+    status = "cleared" if not missing else ("expired" if lapsed else "pending")
+    return Assessment(status, missing, expiring)
+
+
+def eligibility_reasons(required_kinds, documents, on_date, worker_staff_type, staff_type):
+    """Why a worker may not work `staff_type` on `on_date`; empty when it may."""
+    reasons = []
+    if worker_staff_type != staff_type:
+        reasons.append(f"staff type is {worker_staff_type}, not {staff_type}")
+    for kind in required_kinds:
+        kind_documents = [d for d in documents if d.kind == kind]
+        if any(valid_on(d, on_date) for d in kind_documents):
+            continue
+        if any(d.status == "verified" for d in kind_documents):
+            reasons.append(f"{kind} expires before {on_date.isoformat()}")
+        else:
+            reasons.append(f"{kind} is not verified")
+    return reasons
+
+
+def verify(current_status, outcome):
+    """Only a submitted document can be verified or rejected, once."""
+    if current_status != "submitted":
+        raise Conflict(f"a {current_status} document cannot be {outcome}")
+    return outcome
+
+
+def notice_due(expires_on, today):
+    """The notice a verified document is due on `today`: the tightest of 30/14/1 days
+    that has been reached, LAPSED once past its last valid day, or None."""
+    if expires_on is None:
+        return None
+    days_left = (expires_on - today).days
+    if days_left < 0:
+        return LAPSED
+    reached = [days for days in EXPIRY_WARNING_DAYS if days_left <= days]
+    return min(reached) if reached else None
+
+
+def check_dates(issued_on, expires_on, today):
+    """Validation errors (field -> messages) for a document's dates."""
+    errors = {}
+    if expires_on is not None and expires_on < today:
+        errors["expires_on"] = ["Must not be in the past."]
+    if issued_on is not None and expires_on is not None and expires_on < issued_on:
+        errors.setdefault("expires_on", []).append("Must not be before issued_on.")
+    if issued_on is not None and issued_on > today:
+        errors["issued_on"] = ["Must not be in the future."]
+    return errors
