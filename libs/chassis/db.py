@@ -211,3 +211,13 @@ class Database(DependencyProvider):
     def ping(self):
         with self.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+
+
+def for_update(statement):
+    """`SELECT ... FOR UPDATE` that also refreshes objects the session already holds.
+
+    Without populate_existing the ORM hands back an object loaded earlier in the worker
+    with its old attribute values, and a decision taken under the lock would be taken
+    on a stale copy (two bookings of one shift would both see it `open`).
+    """
+    return statement.with_for_update().execution_options(populate_existing=True)

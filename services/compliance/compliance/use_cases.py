@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from chassis.db import for_update
 from chassis.errors import Conflict, Invalid, NotFound
 from chassis.pagination import paginate
 from compliance import domain, schemas
@@ -49,7 +50,7 @@ def save_profile(session, worker):
 def profile(session, worker_id, lock=False):
     statement = sa.select(WorkerProfile).where(WorkerProfile.worker_id == worker_id)
     if lock:
-        statement = statement.with_for_update()
+        statement = for_update(statement)
     found = session.scalar(statement)
     if found is None:
         raise NotFound("no such worker")
@@ -139,7 +140,7 @@ def verify_document(uow, document_id, outcome, note, actor_id, day):
     if worker_id is None:
         raise NotFound("no such document")
     worker = profile(uow.session, worker_id, lock=True)  # the profile first, as everywhere
-    document = uow.session.scalar(sa.select(Document).where(Document.id == document_id).with_for_update())
+    document = uow.session.scalar(for_update(sa.select(Document).where(Document.id == document_id)))
     domain.verify(document.status, outcome)
     if outcome == "verified" and document.expires_on is not None and document.expires_on < day:
         raise Conflict("an expired document cannot be verified")
@@ -196,9 +197,9 @@ def set_requirement(uow, bank_id, staff_type, kinds, day):
                                set_={"kinds": kinds})
     )
     workers = uow.session.scalars(
-        sa.select(WorkerProfile).where(WorkerProfile.bank_id == bank_id,
-                                       WorkerProfile.staff_type == staff_type)
-        .order_by(WorkerProfile.worker_id).with_for_update()
+        for_update(sa.select(WorkerProfile).where(WorkerProfile.bank_id == bank_id,
+                                                  WorkerProfile.staff_type == staff_type)
+                   .order_by(WorkerProfile.worker_id))
     ).all()
     for worker in workers:
         reassess(uow, worker, day)

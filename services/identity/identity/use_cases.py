@@ -11,6 +11,7 @@ from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 
 from chassis import tokens
+from chassis.db import for_update
 from chassis.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from chassis.pagination import paginate
 from identity import domain, schemas
@@ -118,6 +119,10 @@ def resolve_scope(session, kind, resource_id):
 
 
 # --- the bank tree ---------------------------------------------------------------------
+
+def get_site(session, site_id):
+    site = session.get(Site, site_id)
+    return SITE.dump(site) if site else None
 
 def create_bank(uow, data):
     bank = Bank(name=data["name"], last_worker_number=0)
@@ -274,7 +279,7 @@ def register_worker(uow, data):
 def _worker(session, worker_id, lock=False):
     statement = sa.select(Worker).where(Worker.id == worker_id)
     if lock:
-        statement = statement.with_for_update()
+        statement = for_update(statement)
     worker = session.scalar(statement)
     if worker is None:
         raise NotFound("no such worker")
