@@ -6,7 +6,9 @@ at our boundaries a wrong JSON type is a validation error, so these do not.
 
 import base64
 import json
+import re
 from datetime import datetime
+from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -104,3 +106,34 @@ def load_or_invalid(schema, payload, partial=False):
         return schema.load(payload if payload is not None else {}, partial=partial)
     except ValidationError as exc:
         raise Invalid("invalid payload", errors=exc.messages) from exc
+
+
+MAX_AMOUNT = Decimal("10000")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+class Money(fields.Decimal):
+    """An hourly rate or amount: more than 0, at most 10000, at most 2 decimal places; dumped as "85.50".
+
+    Accepted as a decimal string ("85.50", "85.5", "85"; API.md "Conventions") or a JSON number
+    (85.5, read as written, never rounded), and as a Decimal (what the RPC serializer delivers when
+    a caller forwards an already loaded body). Refused: booleans, exponents, "NaN"/"Infinity",
+    surrounding space, and a third decimal place (rejected, not rounded).
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("places", 2)
+        kwargs.setdefault("as_string", True)
+        kwargs.setdefault("validate", validate.Range(min=Decimal(0), min_inclusive=False, max=MAX_AMOUNT))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+            raise ValidationError("Not a valid amount.")
+        text = value if isinstance(value, str) else str(value)  # a float's str is its shortest repr
+        if not _DECIMAL.fullmatch(text):
+            raise ValidationError('Not a valid amount: use a decimal such as "85.50".')
+        amount = Decimal(text)
+        if amount.as_tuple().exponent < -2:
+            raise ValidationError("Use at most 2 decimal places.")
+        return amount.quantize(Decimal("0.01"))
