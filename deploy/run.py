@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = [
     ("identity", "identity.service:IdentityService"),
     ("compliance", "compliance.service:ComplianceService"),
+    ("shifts", "shifts.service:ShiftsService"),
+    ("payroll", "payroll.service:PayrollService"),
     ("gateway", "gateway.service:GatewayService"),
 ]
 STOP_GRACE_SECONDS = 15

@@ -9,6 +9,8 @@ from chassis.runner import migrations_dir
 from compliance.service import ComplianceService
 from gateway.service import GatewayService
 from identity.service import IdentityService
+from payroll.service import PayrollService
+from shifts.service import ShiftsService
 
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "admin-password-1"
@@ -60,6 +62,7 @@ class Platform:
     gateway_config: dict
     compliance: object = None
     compliance_config: dict = None
+    shifts_config: dict = None
 
 
 @pytest.fixture
@@ -83,11 +86,16 @@ def platform(container_factory, make_config, make_database, free_port, gateway_o
     identity.start()
     compliance = container_factory(ComplianceService, compliance_config)
     compliance.start()
+    shifts_config = make_config(make_database("shifts", migrations_dir(ShiftsService)))
+    container_factory(ShiftsService, shifts_config).start()
+    payroll_config = make_config(make_database("payroll", migrations_dir(PayrollService)))
+    container_factory(PayrollService, payroll_config).start()
     gateway = container_factory(GatewayService, gateway_config)
     gateway.start()
     api = Api(f"http://127.0.0.1:{free_port}")
     _wait_for_admin(api)
-    return Platform(api, identity, gateway, identity_config, gateway_config, compliance, compliance_config)
+    return Platform(api, identity, gateway, identity_config, gateway_config, compliance, compliance_config,
+                    shifts_config)
 
 
 def _wait_for_admin(api):

@@ -20,7 +20,7 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
     rabbit_config, database_server_url, free_port
 ):
     databases = {name: with_database(database_server_url, f"staffbank_runner_{name}_{os.getpid()}")
-                 for name in ("identity", "compliance", "gateway")}
+                 for name in ("identity", "compliance", "shifts", "payroll", "gateway")}
     for url in databases.values():
         drop_database(url)
     env = dict(
@@ -28,6 +28,8 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         AMQP_URI=rabbit_config["AMQP_URI"],
         IDENTITY_DATABASE_URL=databases["identity"],
         COMPLIANCE_DATABASE_URL=databases["compliance"],
+        SHIFTS_DATABASE_URL=databases["shifts"],
+        PAYROLL_DATABASE_URL=databases["payroll"],
         GATEWAY_DATABASE_URL=databases["gateway"],
         GATEWAY_PORT=str(free_port),
         BOOTSTRAP_ADMIN_EMAIL="root@example.org",
@@ -80,5 +82,5 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         for url in databases.values():
             drop_database(url)
     assert process.returncode == 0, output
-    for name in ("identity", "compliance", "gateway"):
+    for name in ("identity", "compliance", "shifts", "payroll", "gateway"):
         assert f'"message": "{name} stopped"' in output

@@ -8,7 +8,8 @@ def test_health_and_readiness(platform):
     assert api.get("/healthz").status_code == 200
     ready = api.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"gateway": "ok", "identity": "ok", "compliance": "ok"}
+    assert ready.json()["checks"] == {service: "ok" for service in (
+        "gateway", "identity", "compliance", "shifts", "payroll")}
 
     platform.identity.stop()  # identity goes away: the platform is not ready
     not_ready = api.get("/readyz")

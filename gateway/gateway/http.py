@@ -130,6 +130,8 @@ class Call:
     request: Request
     request_id: str
     scopes: list = field(default_factory=list)
+    raw_body: dict = field(default_factory=dict)  # the JSON as sent (for RPC: validated again there)
+    raw_query: dict = field(default_factory=dict)
 
 
 def route(method, path, *, roles=None, body=None, query=None, response=None, status=200,
@@ -249,7 +251,7 @@ def _run_pipeline(service, spec, handler, request, path_values):
                                                request_id), resolve)
             query = load(spec.query, raw_query) if spec.query else {}
             body = load(spec.body, raw_body, partial=spec.method == "PATCH") if spec.body else {}
-            call = Call(principal, body, query, path_values, request, request_id, scopes)
+            call = Call(principal, body, query, path_values, request, request_id, scopes, raw_body, raw_query)
             key = request.headers.get("Idempotency-Key") if spec.idempotent else None
             if key:
                 idempotency = service.idempotency.claim(

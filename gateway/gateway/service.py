@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from chassis.auth import STAFF_ROLES
 from chassis.context import ContextData
+from chassis.errors import Forbidden
 from chassis.schemas import PageQuery
 from chassis.service import StaffbankService
 from compliance import schemas as compliance_schemas
@@ -24,12 +25,17 @@ from gateway.http import ANY_ROLE, Route, route
 from gateway.idempotency import IdempotencyStore
 from gateway.openapi import build_spec
 from identity import schemas as identity_schemas
+from payroll import schemas as payroll_schemas
+from shifts import schemas as shift_schemas
 
 READINESS_TIMEOUT_SECONDS = 3
-SERVICES = ("identity", "compliance")  # every service /readyz asks; each new service adds itself
+# Every service /readyz asks; each new service adds itself.
+SERVICES = ("identity", "compliance", "shifts", "payroll")
 # Who answers "where does this resource sit in the bank tree?" for each kind of id.
 SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identity", "worker": "identity",
-                "document": "compliance"}
+                "document": "compliance", "shift": "shifts"}
+COORDINATORS = ("rota_coordinator", "bank_admin")
+APPROVERS = ("timesheet_approver", "bank_admin")
 
 
 class GatewayService(StaffbankService):
@@ -37,6 +43,8 @@ class GatewayService(StaffbankService):
     config = Config()
     identity = RpcProxy("identity")
     compliance = RpcProxy("compliance")
+    shifts = RpcProxy("shifts")
+    payroll = RpcProxy("payroll")
     idempotency = IdempotencyStore()
     context_data = ContextData()
 
@@ -187,3 +195,131 @@ class GatewayService(StaffbankService):
     def list_requirements(self, call):
         """A bank's requirements per staff type."""
         return self.compliance.list_requirements(call.query["bank_id"])
+
+    # --- shifts --------------------------------------------------------------------
+
+    def _scope_ids(self, principal, roles):
+        ids = principal.scope_ids(roles)
+        return None if ids is None else {kind: sorted(values) for kind, values in ids.items()}
+
+    @route("POST", "/v1/shifts", roles=COORDINATORS, body=shift_schemas.ShiftCreate,
+           response=shift_schemas.Shift, status=201, scope=BodyRef("site_id", "site"), idempotent=True,
+           tags=["shifts"])
+    def post_shift(self, call):
+        """Post a shift (priced from the rate card unless hourly_rate is given); with worker_id and a
+        past start, record cover already worked."""
+        return self.shifts.post_shift(call.raw_body, call.principal.user_id)
+
+    @route("GET", "/v1/shifts", roles=STAFF_ROLES, query=shift_schemas.ShiftQuery,
+           response=shift_schemas.ShiftList, tags=["shifts"])
+    def list_shifts(self, call):
+        """Shifts at the sites in the caller's scope."""
+        return self.shifts.list_shifts(call.raw_query, self._scope_ids(call.principal, STAFF_ROLES))
+
+    @route("GET", "/v1/shifts/available", roles=("worker",), query=shift_schemas.AvailableQuery,
+           response=shift_schemas.ShiftList, tags=["shifts"])
+    def available_shifts(self, call):
+        """Open shifts this worker may take now, nearest first, with distance_km."""
+        if call.principal.worker_id is None:
+            raise Forbidden("only a worker has available shifts")
+        return self.shifts.available_shifts(call.principal.worker_id, call.raw_query)
+
+    @route("GET", "/v1/shifts/{id}", roles=STAFF_ROLES + ("worker",), response=shift_schemas.Shift,
+           scope=PathRef("id", "shift"), tags=["shifts"])
+    def get_shift(self, call):
+        """One shift."""
+        return self.shifts.get_shift(call.path["id"])
+
+    @route("POST", "/v1/shifts/{id}/publish", roles=COORDINATORS, body=shift_schemas.Publish,
+           response=shift_schemas.Shift, scope=PathRef("id", "shift"), tags=["shifts"])
+    def publish_shift(self, call):
+        """Release a draft to a priority group for its window, or to the whole bank."""
+        return self.shifts.publish_shift(call.path["id"], call.raw_body, call.principal.user_id)
+
+    @route("POST", "/v1/shifts/{id}/approve", roles=APPROVERS, body=shift_schemas.Approval,
+           response=shift_schemas.Shift, scope=PathRef("id", "shift"), tags=["shifts"])
+    def approve_shift(self, call):
+        """Approve what the shift awaits (its rate, its release or its agency cascade), with a reason."""
+        return self.shifts.approve_shift(call.path["id"], call.body, call.principal.user_id)
+
+    @route("POST", "/v1/shifts/{id}/cascade", roles=COORDINATORS + ("timesheet_approver",),
+           body=shift_schemas.Cascade, response=shift_schemas.Shift, scope=PathRef("id", "shift"),
+           tags=["shifts"])
+    def cascade_shift(self, call):
+        """Cascade an unfilled shift to agency tier N (approval needed unless the site waives it)."""
+        may_approve = call.principal.may(APPROVERS, call.scopes[0])
+        return self.shifts.cascade_shift(call.path["id"], call.body, may_approve, call.principal.user_id)
+
+    @route("POST", "/v1/shifts/{id}/cancel", roles=COORDINATORS + ("worker",),
+           body=shift_schemas.Cancellation, response=shift_schemas.Shift, scope=PathRef("id", "shift"),
+           tags=["shifts"])
+    def cancel_shift(self, call):
+        """Cancel with a reason, by the site or by the booked worker."""
+        side = "site" if call.principal.may(COORDINATORS, call.scopes[0]) else "worker"
+        return self.shifts.cancel_shift(call.path["id"], call.body, side, call.principal.user_id,
+                                        call.principal.worker_id)
+
+    @route("POST", "/v1/shifts/{id}/book", roles=COORDINATORS + ("worker",), body=shift_schemas.Booking,
+           response=shift_schemas.Shift, scope=PathRef("id", "shift"), tags=["shifts"])
+    def book_shift(self, call):
+        """Book a worker (a coordinator: any worker of the bank; a worker: itself, if instant-book)."""
+        as_worker = None if call.principal.may(COORDINATORS, call.scopes[0]) else call.principal.worker_id
+        if as_worker is None and not call.principal.may(COORDINATORS, call.scopes[0]):
+            raise Forbidden("you may not book this shift")
+        return self.shifts.book_shift(call.path["id"], call.body, call.principal.user_id, as_worker)
+
+    @route("POST", "/v1/shifts/{id}/applications", roles=("worker",),
+           response=shift_schemas.ApplicationSchema, status=201, scope=PathRef("id", "shift"),
+           tags=["shifts"])
+    def apply(self, call):
+        """A worker applies for an open shift."""
+        if call.principal.worker_id is None:
+            raise Forbidden("only a worker applies")
+        return self.shifts.apply(call.path["id"], call.principal.worker_id)
+
+    @route("GET", "/v1/shifts/{id}/applications", roles=STAFF_ROLES, query=PageQuery,
+           response=shift_schemas.ApplicationList, scope=PathRef("id", "shift"), tags=["shifts"])
+    def list_applications(self, call):
+        """Who applied for a shift."""
+        return self.shifts.list_applications(call.path["id"], call.raw_query)
+
+    @route("PUT", "/v1/sites/{id}/policy", roles=("bank_admin",), body=shift_schemas.PolicyUpdate,
+           response=shift_schemas.Policy, scope=PathRef("id", "site"), tags=["shifts"])
+    def put_policy(self, call):
+        """Change a site's approval, instant-book, priority window and cascade rules."""
+        return self.shifts.put_policy(call.path["id"], call.raw_body)
+
+    @route("GET", "/v1/sites/{id}/policy", roles=STAFF_ROLES, response=shift_schemas.Policy,
+           scope=PathRef("id", "site"), tags=["shifts"])
+    def get_policy(self, call):
+        """A site's policy."""
+        return self.shifts.get_policy(call.path["id"])
+
+    @route("POST", "/v1/priority-groups", roles=("bank_admin",), body=shift_schemas.PriorityGroupCreate,
+           response=shift_schemas.PriorityGroup, status=201,
+           scope=BodyRef("organisation_id", "organisation"), idempotent=True, tags=["shifts"])
+    def create_priority_group(self, call):
+        """A group of workers an organisation offers its shifts to first."""
+        return self.shifts.create_priority_group(call.body)
+
+    @route("GET", "/v1/rate-violations", roles=("leadership", "bank_admin"),
+           query=shift_schemas.RateViolationQuery, response=shift_schemas.RateViolationList,
+           scope=QueryRef("bank_id", "bank"), tags=["shifts"])
+    def list_rate_violations(self, call):
+        """Every shift posted above its standard rate, with who approved it."""
+        return self.shifts.list_rate_violations(call.raw_query,
+                                                self._scope_ids(call.principal, ("leadership", "bank_admin")))
+
+    # --- payroll -------------------------------------------------------------------
+
+    @route("PUT", "/v1/rate-cards", roles=("bank_admin",), body=payroll_schemas.RateCardPut,
+           response=payroll_schemas.RateCard, scope=BodyRef("bank_id", "bank"), tags=["payroll"])
+    def put_rate_card(self, call):
+        """Set a bank's harmonised rates for a staff type and grade (day, night, weekend, bank holiday)."""
+        return self.payroll.put_rate_card(call.raw_body)
+
+    @route("GET", "/v1/rate-cards", roles=STAFF_ROLES + ("hr_system",), query=payroll_schemas.RateCardQuery,
+           response=payroll_schemas.RateCardList, scope=QueryRef("bank_id", "bank"), tags=["payroll"])
+    def list_rate_cards(self, call):
+        """A bank's rate cards."""
+        return self.payroll.list_rate_cards(call.query["bank_id"])

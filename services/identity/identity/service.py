@@ -46,6 +46,10 @@ class IdentityService(StaffbankService):
         return use_cases.resolve_scope(self.db.session, kind, resource_id)
 
     @domain_rpc
+    def get_site(self, site_id):
+        return use_cases.get_site(self.db.session, site_id)
+
+    @domain_rpc
     def create_bank(self, payload):
         data = load_or_invalid(schemas.BankCreate(), payload)
         with self.db.unit_of_work() as uow:

@@ -1,0 +1,146 @@
+"""Shift rules, pure: posting, release order, who may book now, booking refusals.
+
+Times are aware datetimes; durations are elapsed time (working_time.py).
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from shifts.working_time import Shift as Interval
+from shifts.working_time import broken_rules, overlaps
+
+STATUSES = ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")
+BOOKABLE = ("open", "agency")
+MAX_SHIFT_LENGTH = timedelta(hours=24)
+LATE_CANCELLATION = timedelta(hours=72)
+DEFAULT_PRIORITY_MINUTES = 60
+DEFAULT_WINDOW_DAYS = 28
+
+# API.md "Shifts": refusals are named in this order.
+REFUSAL_ORDER = (
+    "shift-not-open",
+    "worker-not-active",
+    "worker-not-eligible",
+    "outside-priority-window",
+    "overlapping-booking",
+    "max-shift-13h",
+    "min-rest-11h",
+    "max-72h-in-7-days",
+    "max-consecutive-nights",
+    "max-consecutive-long-shifts",
+    "max-consecutive-shifts",
+    "weekly-average-48h",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A site's rules for its shifts (API.md defaults)."""
+
+    approval_before_release: bool = False
+    instant_book_allowed: bool = True
+    priority_minutes: int = DEFAULT_PRIORITY_MINUTES
+    cascade_hours_before: int | None = None  # cascade to agency tier 1 when unfilled this close
+    agency_cascade_needs_approval: bool = True
+
+
+def check_shift(starts_at, ends_at, break_minutes, hourly_rate):
+    """Validation errors (field -> messages) of a shift's times, break and rate."""
+    errors = {}
+    if ends_at <= starts_at:
+        errors["ends_at"] = ["Must be after starts_at."]
+    elif ends_at - starts_at > MAX_SHIFT_LENGTH:
+        errors["ends_at"] = ["Must be at most 24 hours after starts_at."]
+    length_minutes = (ends_at - starts_at).total_seconds() / 60
+    if break_minutes < 0 or (length_minutes > 0 and break_minutes >= length_minutes):
+        errors["break_minutes"] = ["Must be at least 0 and less than the shift's length."]
+    if hourly_rate is not None and hourly_rate <= 0:
+        errors["hourly_rate"] = ["Must be greater than 0."]
+    return errors
+
+
+def is_violation(hourly_rate, standard_rate):
+    return Decimal(hourly_rate) > Decimal(standard_rate)
+
+
+def status_after_posting(violation, publish, policy):
+    """A rate violation waits for approval; so does a release where the site requires it."""
+    if violation or (publish and policy.approval_before_release):
+        return "pending_approval"
+    return "open" if publish else "draft"
+
+
+def status_after_approval(publish):
+    return "open" if publish else "draft"
+
+
+@dataclass(frozen=True)
+class Release:
+    """Who a shift is released to now."""
+
+    stage: str | None  # priority | bank | agency | None (not released)
+    priority_members: frozenset = field(default_factory=frozenset)
+    priority_until: datetime | None = None
+    agency_tier: int | None = None
+
+
+def open_to_worker(status, release, worker_id, now):
+    """May this bank worker take the shift now (ignoring eligibility)?"""
+    if status not in BOOKABLE:
+        return False
+    if release.stage == "priority" and release.priority_until is not None and now < release.priority_until:
+        return worker_id in release.priority_members
+    return True  # bank stage, agency stage (the bank still sees it), or the window has ended
+
+
+def open_to_agency(status, release, tier):
+    """Tier N sees shifts cascaded to tiers 1..N."""
+    return status == "agency" and release.agency_tier is not None and tier >= release.agency_tier
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What booking needs to know about the worker."""
+
+    status: str
+    staff_type: str
+    grades: frozenset
+    opted_out_of_48h: bool
+    compliance_reasons: tuple = ()
+
+
+def booking_refusals(shift_status, shift_staff_type, shift_grade, starts_at, ends_at, candidate,
+                     open_to_this_worker, schedule):
+    """Every rule a booking breaks, in API.md's order. `schedule`: the worker's other
+    booked shifts anywhere in the bank, as (starts_at, ends_at)."""
+    broken = []
+    if shift_status not in BOOKABLE:
+        broken.append("shift-not-open")
+    if candidate.status != "active":
+        broken.append("worker-not-active")
+    if (candidate.staff_type != shift_staff_type or shift_grade not in candidate.grades
+            or candidate.compliance_reasons):
+        broken.append("worker-not-eligible")
+    if not open_to_this_worker:
+        broken.append("outside-priority-window")
+    new = Interval(starts_at, ends_at)
+    others = [Interval(s, e) for s, e in schedule]
+    if any(overlaps(new, other) for other in others):
+        broken.append("overlapping-booking")
+        others = [other for other in others if not overlaps(new, other)]
+    broken += broken_rules(others, new, candidate.opted_out_of_48h)
+    return [rule for rule in REFUSAL_ORDER if rule in broken]
+
+
+def is_late_cancellation(starts_at, now):
+    return starts_at - now < LATE_CANCELLATION
+
+
+def distance_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance (haversine), kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 6371.0088 * 2 * math.asin(math.sqrt(a))

@@ -1,0 +1,165 @@
+"""Shifts payloads, validated by the service and the gateway alike."""
+
+from marshmallow import fields, validate
+
+from chassis.schemas import Id, Money, PageQuery, StrictBool, StrictInt, StrictSchema, Text
+
+
+class Publish(StrictSchema):
+    to = fields.String(required=True, validate=validate.OneOf(("priority", "bank")))
+    priority_group_id = Id(load_default=None, allow_none=True)
+    priority_minutes = StrictInt(load_default=None, allow_none=True,
+                                 validate=validate.Range(min=1, max=10080))
+
+
+class ShiftCreate(StrictSchema):
+    site_id = Id(required=True)
+    staff_type = Text(max_length=60, required=True)
+    grade = Text(max_length=60, required=True)
+    specialty = Text(max_length=100, load_default=None, allow_none=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    break_minutes = StrictInt(load_default=0, validate=validate.Range(min=0))
+    hourly_rate = Money(load_default=None, allow_none=True)
+    instant_book = StrictBool(load_default=False)
+    publish = fields.Nested(Publish, load_default=None, allow_none=True)
+    worker_id = Id(load_default=None, allow_none=True)
+
+
+class Approval(StrictSchema):
+    reason = Text(max_length=1000, required=True)
+
+
+class Cancellation(StrictSchema):
+    reason = Text(max_length=1000, required=True)
+
+
+class Cascade(StrictSchema):
+    tier = StrictInt(load_default=1, validate=validate.Range(min=1, max=10))
+
+
+class Booking(StrictSchema):
+    worker_id = Id(required=True)
+
+
+class Shift(StrictSchema):
+    id = fields.String()
+    site_id = fields.String()
+    organisation_id = fields.String()
+    bank_id = fields.String()
+    staff_type = fields.String()
+    grade = fields.String()
+    specialty = fields.String(allow_none=True)
+    status = fields.String()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    break_minutes = fields.Integer()
+    hourly_rate = Money()
+    standard_rate = Money()
+    rate_band = fields.String()
+    rate_violation = fields.Boolean()
+    violation_status = fields.String(allow_none=True)
+    approved_by = fields.String(allow_none=True)
+    approval_reason = fields.String(allow_none=True)
+    instant_book = fields.Boolean()
+    release_stage = fields.String(allow_none=True)
+    priority_group_id = fields.String(allow_none=True)
+    priority_until = fields.DateTime(allow_none=True)
+    agency_tier = fields.Integer(allow_none=True)
+    worker_id = fields.String(allow_none=True)
+    booked_at = fields.DateTime(allow_none=True)
+    cancellation_reason = fields.String(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
+    late_cancellation = fields.Boolean()
+    retrospective = fields.Boolean()
+    created_at = fields.DateTime()
+    distance_km = fields.Float()
+
+
+class ShiftList(StrictSchema):
+    items = fields.List(fields.Nested(Shift))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ShiftQuery(PageQuery):
+    site_id = Id(load_default=None)
+    organisation_id = Id(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")))
+    from_ = fields.AwareDateTime(data_key="from", load_default=None)
+    to = fields.AwareDateTime(load_default=None)
+
+
+class AvailableQuery(StrictSchema):
+    max_distance_km = fields.Float(load_default=None, validate=validate.Range(min=0, max=1000))
+    site_id = Id(load_default=None)
+    from_ = fields.AwareDateTime(data_key="from", load_default=None)
+    to = fields.AwareDateTime(load_default=None)
+
+
+class PolicyUpdate(StrictSchema):
+    approval_before_release = StrictBool()
+    instant_book_allowed = StrictBool()
+    priority_minutes = StrictInt(validate=validate.Range(min=1, max=10080))
+    cascade_hours_before = StrictInt(allow_none=True, validate=validate.Range(min=1, max=720))
+    agency_cascade_needs_approval = StrictBool()
+
+
+class Policy(StrictSchema):
+    site_id = fields.String()
+    approval_before_release = fields.Boolean()
+    instant_book_allowed = fields.Boolean()
+    priority_minutes = fields.Integer()
+    cascade_hours_before = fields.Integer(allow_none=True)
+    agency_cascade_needs_approval = fields.Boolean()
+
+
+class PriorityGroupCreate(StrictSchema):
+    organisation_id = Id(required=True)
+    name = Text(required=True)
+    worker_ids = fields.List(Id(), required=True, validate=validate.Length(max=5000))
+
+
+class PriorityGroup(StrictSchema):
+    id = fields.String()
+    organisation_id = fields.String()
+    bank_id = fields.String()
+    name = fields.String()
+    worker_ids = fields.List(fields.String())
+
+
+class ApplicationSchema(StrictSchema):
+    id = fields.String()
+    shift_id = fields.String()
+    worker_id = fields.String()
+    created_at = fields.DateTime()
+
+
+class ApplicationList(StrictSchema):
+    items = fields.List(fields.Nested(ApplicationSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class RateViolation(StrictSchema):
+    shift_id = fields.String()
+    site_id = fields.String()
+    organisation_id = fields.String()
+    staff_type = fields.String()
+    grade = fields.String()
+    hourly_rate = Money()
+    standard_rate = Money()
+    status = fields.String()
+    approved_by = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+
+
+class RateViolationList(StrictSchema):
+    items = fields.List(fields.Nested(RateViolation))
+    next_cursor = fields.String(allow_none=True)
+
+
+class RateViolationQuery(PageQuery):
+    bank_id = Id(load_default=None)
+
+

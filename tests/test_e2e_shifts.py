@@ -1,0 +1,189 @@
+"""API.md "Shifts" over HTTP: posting at and above the card rate, approval and the
+rate-violation list, release to a priority group then the bank, booking and its
+refusals, 50 concurrent bookings, retrospective shifts, cancellation."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import eventlet
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from compliance.domain import KINDS
+
+CARD = {"day_rate": "50.00", "night_rate": "60.00", "weekend_rate": "70.00", "bank_holiday_rate": "90.00"}
+
+
+def _problem(response, status, name):
+    assert response.status_code == status, response.text
+    assert response.json()["type"] == f"/problems/{name}", response.text
+    return response.json()
+
+
+def next_weekday(hour, days_ahead=7):
+    day = date.today() + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def hospital(api, make_bank):
+    north = make_bank("North")
+    card = api.put("/v1/rate-cards", {"bank_id": north["bank"]["id"], "staff_type": "doctor",
+                                      "grade": "ST3", **CARD}, token=north["bank_admin"])
+    assert card.status_code == 200, card.text
+    return north
+
+
+@pytest.fixture
+def active_worker(api, worker_payload, platform):
+    """active_worker(bank ctx, email) -> (worker, token), fully compliant and active."""
+
+    def make(ctx, email):
+        worker = api.created("/v1/workers", worker_payload(ctx["bank"]["id"], email=email,
+                                                           registration_number=email.split("@")[0]))
+        token = api.token(email, "worker-password-1")
+        for kind in KINDS:
+            expires_on = (date.today() + timedelta(days=365)).isoformat()
+            body = {"kind": kind, "reference": f"{email}-{kind}", "expires_on": expires_on}
+            document = api.created(f"/v1/workers/{worker['id']}/documents", body, token=token)
+            verified = api.post(f"/v1/documents/{document['id']}/verify", {"outcome": "verified"},
+                                token=ctx["bank_admin"])
+            assert verified.status_code == 200, verified.text
+        for _ in range(200):
+            if api.get(f"/v1/workers/{worker['id']}", token=token).json()["status"] == "active":
+                return worker, token
+            eventlet.sleep(0.05)
+        raise AssertionError("worker never became active")
+
+    return make
+
+
+def shift_body(ctx, starts_at, hours=8, **extra):
+    return {"site_id": ctx["site"]["id"], "staff_type": "doctor", "grade": "ST3",
+            "starts_at": starts_at.isoformat(), "ends_at": (starts_at + timedelta(hours=hours)).isoformat(),
+            "break_minutes": 30, **extra}
+
+
+def test_posting_at_and_above_the_card_rate(api, hospital, make_bank):
+    ctx = hospital
+    start = next_weekday(8)
+    at_card = api.created("/v1/shifts", shift_body(ctx, start, publish={"to": "bank"}),
+                          token=ctx["coordinator"])
+    assert at_card["status"] == "open" and at_card["hourly_rate"] == "50.00"
+    assert at_card["standard_rate"] == "50.00" and at_card["rate_violation"] is False
+    assert at_card["organisation_id"] == ctx["organisation"]["id"] and at_card["worker_id"] is None
+
+    above = api.created("/v1/shifts", shift_body(ctx, start, hourly_rate="75.00", publish={"to": "bank"}),
+                        token=ctx["coordinator"])
+    assert above["status"] == "pending_approval" and above["rate_violation"] is True
+    _problem(api.post(f"/v1/shifts/{above['id']}/approve", {"reason": "winter pressure"},
+                      token=ctx["coordinator"]), 403, "forbidden")
+    _problem(api.post(f"/v1/shifts/{above['id']}/approve", {}, token=ctx["bank_admin"]), 422,
+             "validation-error")
+    approved = api.post(f"/v1/shifts/{above['id']}/approve", {"reason": "winter pressure"},
+                        token=ctx["bank_admin"])
+    assert approved.status_code == 200 and approved.json()["status"] == "open"
+
+    violations = api.get(f"/v1/rate-violations?bank_id={ctx['bank']['id']}", token=ctx["bank_admin"]).json()
+    [violation] = violations["items"]
+    assert violation["shift_id"] == above["id"] and violation["status"] == "approved"
+    assert violation["hourly_rate"] == "75.00" and violation["standard_rate"] == "50.00"
+    assert violation["reason"] == "winter pressure" and violation["approved_by"]
+
+    # A draft (no publish) at a weekend start is priced at the weekend rate.
+    saturday = start + timedelta(days=(5 - start.weekday()))
+    draft = api.created("/v1/shifts", shift_body(ctx, saturday), token=ctx["coordinator"])
+    assert draft["status"] == "draft" and draft["standard_rate"] == "70.00"
+
+
+def test_bad_shifts_are_refused_and_nothing_is_written(api, hospital, make_bank):
+    ctx, south = hospital, make_bank("South")
+    start = next_weekday(8)
+    for bad in (shift_body(ctx, start, hours=-1), shift_body(ctx, start, hours=25),
+                shift_body(ctx, start, hourly_rate="-5.00"), shift_body(ctx, start, grade="FY9"),
+                shift_body(ctx, start, break_minutes=600), shift_body(ctx, start, hourly_rate="1.234")):
+        _problem(api.post("/v1/shifts", bad, token=ctx["coordinator"]), 422, "validation-error")
+    _problem(api.post("/v1/shifts", shift_body(south, start), token=ctx["coordinator"]), 403, "forbidden")
+    assert api.get("/v1/shifts", token=ctx["bank_admin"]).json()["items"] == []
+
+
+def test_release_order_booking_and_refusals(platform, api, hospital, active_worker):
+    ctx = hospital
+    ada, ada_token = active_worker(ctx, "ada@example.org")
+    bob, bob_token = active_worker(ctx, "bob@example.org")
+    group = api.created("/v1/priority-groups", {"organisation_id": ctx["organisation"]["id"],
+                                                "name": "Regulars", "worker_ids": [ada["id"]]},
+                        token=ctx["bank_admin"])
+    start = next_weekday(8)
+    publish = {"to": "priority", "priority_group_id": group["id"], "priority_minutes": 60}
+    shift = api.created("/v1/shifts", shift_body(ctx, start, instant_book=True, publish=publish),
+                        token=ctx["coordinator"])
+    assert shift["release_stage"] == "priority"
+
+    # During the window only the group sees and may take it.
+    seen_by_ada = api.get("/v1/shifts/available", token=ada_token).json()["items"]
+    assert [s["id"] for s in seen_by_ada] == [shift["id"]]
+    assert api.get("/v1/shifts/available", token=bob_token).json()["items"] == []
+    refused = _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": bob["id"]},
+                                token=bob_token), 409, "outside-priority-window")
+    assert refused["rules"] == ["outside-priority-window"]
+
+    # The window ends (the timer, run as of an hour later): the whole bank sees it.
+    with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
+        shifts.run_timers((datetime.now(UTC) + timedelta(minutes=61)).isoformat())
+    assert api.get(f"/v1/shifts/{shift['id']}", token=ctx["coordinator"]).json()["release_stage"] == "bank"
+    available = api.get("/v1/shifts/available", token=bob_token).json()["items"]
+    assert [s["id"] for s in available] == [shift["id"]] and available[0]["distance_km"] < 10
+
+    booked = api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": bob["id"]}, token=bob_token)
+    assert booked.status_code == 200, booked.text
+    assert booked.json()["status"] == "booked" and booked.json()["worker_id"] == bob["id"]
+    _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": ada["id"]},
+                      token=ctx["coordinator"]), 409, "shift-not-open")
+
+    # Bob's next shift must leave 11 h rest: 10h59m is refused, exactly 11 h is allowed.
+    end = start + timedelta(hours=8)
+    too_soon = api.created("/v1/shifts", shift_body(ctx, end + timedelta(hours=10, minutes=59),
+                                                    publish={"to": "bank"}), token=ctx["coordinator"])
+    rest = _problem(api.post(f"/v1/shifts/{too_soon['id']}/book", {"worker_id": bob["id"]},
+                             token=ctx["coordinator"]), 409, "min-rest-11h")
+    assert rest["rules"] == ["min-rest-11h"]
+    just_right = api.created("/v1/shifts", shift_body(ctx, end + timedelta(hours=11),
+                                                      publish={"to": "bank"}), token=ctx["coordinator"])
+    assert api.post(f"/v1/shifts/{just_right['id']}/book", {"worker_id": bob["id"]},
+                    token=ctx["coordinator"]).status_code == 200
+    overlapping = api.created("/v1/shifts", shift_body(ctx, start + timedelta(hours=2),
+                                                       publish={"to": "bank"}), token=ctx["coordinator"])
+    _problem(api.post(f"/v1/shifts/{overlapping['id']}/book", {"worker_id": bob["id"]},
+                      token=ctx["coordinator"]), 409, "overlapping-booking")
+
+    # A worker cancels its own booking inside 72 h of the start? Not here: a week ahead, not late.
+    cancelled = api.post(f"/v1/shifts/{just_right['id']}/cancel", {"reason": "unwell"}, token=bob_token)
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["cancelled_by"] == "worker"
+    assert cancelled.json()["late_cancellation"] is False
+
+
+def test_fifty_concurrent_bookings_yield_one(api, hospital, active_worker):
+    ctx = hospital
+    workers = [active_worker(ctx, f"w{i}@example.org")[0] for i in range(3)]
+    shift = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), publish={"to": "bank"}),
+                        token=ctx["coordinator"])
+
+    def book(i):
+        return api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": workers[i % 3]["id"]},
+                        token=ctx["coordinator"])
+
+    responses = list(eventlet.GreenPool(50).imap(book, range(50)))
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 49
+    assert {r.json()["type"] for r in responses if r.status_code == 409} == {"/problems/shift-not-open"}
+
+
+def test_a_retrospective_shift_is_booked_and_completed_at_once(api, hospital, active_worker):
+    ctx = hospital
+    ada, _ = active_worker(ctx, "ada@example.org")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    shift = api.created("/v1/shifts", shift_body(ctx, start, worker_id=ada["id"]), token=ctx["coordinator"])
+    assert shift["status"] == "completed" and shift["worker_id"] == ada["id"] and shift["retrospective"]
+    _problem(api.post("/v1/shifts", shift_body(ctx, start + timedelta(hours=2), worker_id=ada["id"]),
+                      token=ctx["coordinator"]), 409, "overlapping-booking")
