@@ -187,3 +187,57 @@ def test_a_retrospective_shift_is_booked_and_completed_at_once(api, hospital, ac
     assert shift["status"] == "completed" and shift["worker_id"] == ada["id"] and shift["retrospective"]
     _problem(api.post("/v1/shifts", shift_body(ctx, start + timedelta(hours=2), worker_id=ada["id"]),
                       token=ctx["coordinator"]), 409, "overlapping-booking")
+
+
+def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin, hospital, active_worker):
+    ctx = hospital
+    locum, _ = active_worker(ctx, "locum@example.org")
+    agencies = {}
+    for tier in (1, 2):
+        org = api.created("/v1/organisations", {"bank_id": ctx["bank"]["id"], "name": f"Locums {tier}",
+                                                "kind": "agency"}, token=ctx["bank_admin"])
+        placed = api.put(f"/v1/agencies/{org['id']}/tier", {"tier": tier}, token=ctx["bank_admin"])
+        assert placed.json() == {"organisation_id": org["id"], "bank_id": ctx["bank"]["id"], "tier": tier}
+        email = f"agency{tier}@example.org"
+        api.created("/v1/users", {"email": email, "password": "agency-password", "name": f"Agency {tier}",
+                                  "roles": [{"role": "agency", "scope_type": "organisation",
+                                             "scope_id": org["id"]}]}, token=ctx["bank_admin"])
+        agencies[tier] = api.token(email, "agency-password")
+
+    shift = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), publish={"to": "bank"}),
+                        token=ctx["coordinator"])
+    assert api.get("/v1/agency/shifts", token=agencies[1]).json()["items"] == []
+    _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[1]),
+             404, "not-found")  # not cascaded yet
+
+    # A coordinator's cascade waits for approval (default policy); an approver grants it.
+    asked = api.post(f"/v1/shifts/{shift['id']}/cascade", {"tier": 2}, token=ctx["coordinator"]).json()
+    assert asked["status"] == "pending_approval"
+    cascaded = api.post(f"/v1/shifts/{shift['id']}/approve", {"reason": "no bank cover"},
+                        token=ctx["bank_admin"]).json()
+    assert cascaded["status"] == "agency" and cascaded["agency_tier"] == 2
+
+    # Tier 1 sees tier 1 only; tier 2 sees tiers 1..2.
+    assert api.get("/v1/agency/shifts", token=agencies[1]).json()["items"] == []
+    assert [s["id"] for s in api.get("/v1/agency/shifts", token=agencies[2]).json()["items"]] == [shift["id"]]
+    _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[1]),
+             404, "not-found")
+    booked = api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[2])
+    assert booked.status_code == 200, booked.text
+    assert booked.json()["status"] == "booked" and booked.json()["worker_id"] == locum["id"]
+
+
+def test_a_site_may_waive_approval_and_cascade_automatically(platform, api, hospital):
+    ctx = hospital
+    policy = api.put(f"/v1/sites/{ctx['site']['id']}/policy",
+                     {"agency_cascade_needs_approval": False, "cascade_hours_before": 48},
+                     token=ctx["bank_admin"])
+    assert policy.status_code == 200 and policy.json()["priority_minutes"] == 60
+    soon = api.created("/v1/shifts", shift_body(ctx, datetime.now(UTC) + timedelta(hours=30),
+                                                publish={"to": "bank"}), token=ctx["coordinator"])
+    later = api.created("/v1/shifts", shift_body(ctx, datetime.now(UTC) + timedelta(days=5),
+                                                 publish={"to": "bank"}), token=ctx["coordinator"])
+    with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
+        shifts.run_timers()
+    assert api.get(f"/v1/shifts/{soon['id']}", token=ctx["coordinator"]).json()["status"] == "agency"
+    assert api.get(f"/v1/shifts/{later['id']}", token=ctx["coordinator"]).json()["status"] == "open"

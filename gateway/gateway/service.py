@@ -259,14 +259,33 @@ class GatewayService(StaffbankService):
         return self.shifts.cancel_shift(call.path["id"], call.body, side, call.principal.user_id,
                                         call.principal.worker_id)
 
-    @route("POST", "/v1/shifts/{id}/book", roles=COORDINATORS + ("worker",), body=shift_schemas.Booking,
-           response=shift_schemas.Shift, scope=PathRef("id", "shift"), tags=["shifts"])
+    @route("POST", "/v1/shifts/{id}/book", roles=COORDINATORS + ("worker", "agency"),
+           body=shift_schemas.Booking, response=shift_schemas.Shift, scope=PathRef("id", "shift"),
+           tags=["shifts"])
     def book_shift(self, call):
-        """Book a worker (a coordinator: any worker of the bank; a worker: itself, if instant-book)."""
-        as_worker = None if call.principal.may(COORDINATORS, call.scopes[0]) else call.principal.worker_id
-        if as_worker is None and not call.principal.may(COORDINATORS, call.scopes[0]):
-            raise Forbidden("you may not book this shift")
-        return self.shifts.book_shift(call.path["id"], call.body, call.principal.user_id, as_worker)
+        """Book a worker: a coordinator any worker of the bank; a worker itself on an instant-book
+        shift; an agency a worker on a shift cascaded to its tier."""
+        principal, scope = call.principal, call.scopes[0]
+        if principal.may(COORDINATORS, scope):
+            return self.shifts.book_shift(call.path["id"], call.body, principal.user_id)
+        if principal.worker_id is not None:
+            return self.shifts.book_shift(call.path["id"], call.body, principal.user_id, principal.worker_id)
+        agencies = [g.scope_id for g in principal.grants if g.role == "agency" and g.bank_id == scope.bank_id]
+        return self.shifts.book_shift(call.path["id"], call.body, principal.user_id, None, agencies)
+
+    @route("GET", "/v1/agency/shifts", roles=("agency",), query=PageQuery, response=shift_schemas.ShiftList,
+           tags=["shifts"])
+    def list_agency_shifts(self, call):
+        """Shifts cascaded to the caller's agency tier, in its banks."""
+        grants = [g for g in call.principal.grants if g.role == "agency"]
+        return self.shifts.list_agency_shifts(call.raw_query, sorted({g.scope_id for g in grants}),
+                                              sorted({g.bank_id for g in grants if g.bank_id}))
+
+    @route("PUT", "/v1/agencies/{id}/tier", roles=("bank_admin",), body=shift_schemas.AgencyTierUpdate,
+           response=shift_schemas.AgencyTierSchema, scope=PathRef("id", "organisation"), tags=["shifts"])
+    def put_agency_tier(self, call):
+        """Place an agency organisation in its bank's cascade (tier N sees tiers 1..N)."""
+        return self.shifts.put_agency_tier(call.path["id"], call.body)
 
     @route("POST", "/v1/shifts/{id}/applications", roles=("worker",),
            response=shift_schemas.ApplicationSchema, status=201, scope=PathRef("id", "shift"),

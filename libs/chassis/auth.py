@@ -46,6 +46,10 @@ class Scope:
     def covered_by(self, grant):
         if grant.scope_type == "platform":
             return True
+        if grant.role == "agency" and self.site_id is not None and self.worker_id is None:
+            # An agency works for the whole bank: it sees the bank's shifts (those cascaded to
+            # its tier, which the shifts service decides), not just its own organisation's.
+            return grant.bank_id is not None and grant.bank_id == self.bank_id
         if self.worker_id is not None:
             # A worker belongs to the whole bank: a grant anywhere in the bank reaches it
             # ("a coordinator at the shift's site may book any worker of the bank").

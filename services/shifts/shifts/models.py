@@ -126,6 +126,15 @@ class ShiftStep(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+class AgencyTier(Base):
+    """Where an agency stands in a bank's cascade: tier N sees shifts cascaded to tiers 1..N."""
+
+    __tablename__ = "agency_tiers"
+    organisation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    bank_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    tier: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class Application(Base):
     __tablename__ = "applications"
     __table_args__ = (UniqueConstraint("shift_id", "worker_id"),)

@@ -163,3 +163,13 @@ class RateViolationQuery(PageQuery):
     bank_id = Id(load_default=None)
 
 
+
+
+class AgencyTierUpdate(StrictSchema):
+    tier = StrictInt(required=True, validate=validate.Range(min=1, max=10))
+
+
+class AgencyTierSchema(StrictSchema):
+    organisation_id = fields.String()
+    bank_id = fields.String()
+    tier = fields.Integer()

@@ -113,11 +113,14 @@ class ShiftsService(StaffbankService):
     # --- applications and booking ---------------------------------------------------
 
     @domain_rpc
-    def book_shift(self, shift_id, payload, actor_id=None, as_worker=None):
+    def book_shift(self, shift_id, payload, actor_id=None, as_worker=None, as_agencies=None):
         """A coordinator books any worker of the bank; a worker (`as_worker` = its id) books
-        itself on an instant-book shift where the site allows it."""
+        itself on an instant-book shift where the site allows it; an agency (`as_agencies` =
+        its organisation ids) books a worker on a shift cascaded to its tier."""
         data = load_or_invalid(schemas.Booking(), payload)
         shift = self._shift(shift_id)
+        if as_agencies is not None:
+            use_cases.check_agency_may_book(self.db.session, shift, as_agencies)
         if as_worker is not None:
             if data["worker_id"] != as_worker:
                 raise Forbidden("a worker books only itself")
@@ -159,6 +162,20 @@ class ShiftsService(StaffbankService):
     def list_shifts(self, query, scope_ids=None):
         data = load_or_invalid(schemas.ShiftQuery(), query)
         return use_cases.list_shifts(self.db.session, data, scope_ids)
+
+    @domain_rpc
+    def list_agency_shifts(self, query, organisation_ids, bank_ids):
+        data = load_or_invalid(PageQuery(), query)
+        return use_cases.list_agency_shifts(self.db.session, data, organisation_ids, bank_ids)
+
+    @domain_rpc
+    def put_agency_tier(self, organisation_id, payload):
+        data = load_or_invalid(schemas.AgencyTierUpdate(), payload)
+        scope = self.identity.resolve_scope("organisation", organisation_id)
+        if scope is None:
+            raise NotFound("no such organisation")
+        with self.db.unit_of_work() as uow:
+            return use_cases.put_agency_tier(uow, organisation_id, scope["bank_id"], data["tier"])
 
     @domain_rpc
     def list_rate_violations(self, query, scope_ids=None):

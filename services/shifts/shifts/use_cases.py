@@ -15,7 +15,16 @@ from chassis.db import for_update
 from chassis.errors import Conflict, Invalid, NotFound
 from chassis.pagination import paginate
 from shifts import domain, schemas
-from shifts.models import Application, PriorityGroup, PriorityGroupMember, Shift, ShiftStep, Site, SitePolicy
+from shifts.models import (
+    AgencyTier,
+    Application,
+    PriorityGroup,
+    PriorityGroupMember,
+    Shift,
+    ShiftStep,
+    Site,
+    SitePolicy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,42 @@ def _members(session, group_id):
         return frozenset()
     return frozenset(session.scalars(sa.select(PriorityGroupMember.worker_id)
                                      .where(PriorityGroupMember.group_id == group_id)))
+
+
+# --- agencies --------------------------------------------------------------------------
+
+def put_agency_tier(uow, organisation_id, bank_id, tier):
+    uow.session.execute(insert(AgencyTier).values(organisation_id=organisation_id, bank_id=bank_id, tier=tier)
+                        .on_conflict_do_update(index_elements=[AgencyTier.organisation_id],
+                                               set_={"tier": tier, "bank_id": bank_id}))
+    return schemas.AgencyTierSchema().dump({"organisation_id": organisation_id, "bank_id": bank_id,
+                                            "tier": tier})
+
+
+def agency_tier(session, organisation_ids, bank_id):
+    """The highest tier any of these agencies holds in the bank, or None."""
+    return session.scalar(sa.select(sa.func.max(AgencyTier.tier)).where(
+        AgencyTier.organisation_id.in_(organisation_ids or [""]), AgencyTier.bank_id == bank_id))
+
+
+def check_agency_may_book(session, shift, organisation_ids):
+    tier = agency_tier(session, organisation_ids, shift.bank_id)
+    if tier is None or not domain.open_to_agency(shift.status, _release_of(session, shift), tier):
+        raise NotFound("no such shift")  # not cascaded to this agency: as if it did not exist
+
+
+def list_agency_shifts(session, query, organisation_ids, bank_ids):
+    """Shifts cascaded to the agencies' tiers in their banks."""
+    tiers = session.execute(sa.select(AgencyTier.bank_id, sa.func.max(AgencyTier.tier)).where(
+        AgencyTier.organisation_id.in_(organisation_ids or [""]), AgencyTier.bank_id.in_(bank_ids or [""]))
+        .group_by(AgencyTier.bank_id)).all()
+    if not tiers:
+        return {"items": [], "next_cursor": None}
+    statement = sa.select(Shift).where(Shift.status == "agency", sa.or_(*[
+        sa.and_(Shift.bank_id == bank_id, Shift.agency_tier <= tier) for bank_id, tier in tiers]))
+    rows, next_cursor = paginate(session, statement, Shift.created_at, Shift.id, query["limit"],
+                                 query.get("cursor"))
+    return {"items": [shift_view(s) for s in rows], "next_cursor": next_cursor}
 
 
 # --- views and steps -------------------------------------------------------------------
