@@ -5,12 +5,7 @@ refusals, 50 concurrent bookings, retrospective shifts, cancellation."""
 from datetime import UTC, date, datetime, timedelta
 
 import eventlet
-import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-
-from compliance.domain import KINDS
-
-CARD = {"day_rate": "50.00", "night_rate": "60.00", "weekend_rate": "70.00", "bank_holiday_rate": "90.00"}
 
 
 def _problem(response, status, name):
@@ -24,39 +19,6 @@ def next_weekday(hour, days_ahead=7):
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-
-
-@pytest.fixture
-def hospital(api, make_bank):
-    north = make_bank("North")
-    card = api.put("/v1/rate-cards", {"bank_id": north["bank"]["id"], "staff_type": "doctor",
-                                      "grade": "ST3", **CARD}, token=north["bank_admin"])
-    assert card.status_code == 200, card.text
-    return north
-
-
-@pytest.fixture
-def active_worker(api, worker_payload, platform):
-    """active_worker(bank ctx, email) -> (worker, token), fully compliant and active."""
-
-    def make(ctx, email):
-        worker = api.created("/v1/workers", worker_payload(ctx["bank"]["id"], email=email,
-                                                           registration_number=email.split("@")[0]))
-        token = api.token(email, "worker-password-1")
-        for kind in KINDS:
-            expires_on = (date.today() + timedelta(days=365)).isoformat()
-            body = {"kind": kind, "reference": f"{email}-{kind}", "expires_on": expires_on}
-            document = api.created(f"/v1/workers/{worker['id']}/documents", body, token=token)
-            verified = api.post(f"/v1/documents/{document['id']}/verify", {"outcome": "verified"},
-                                token=ctx["bank_admin"])
-            assert verified.status_code == 200, verified.text
-        for _ in range(200):
-            if api.get(f"/v1/workers/{worker['id']}", token=token).json()["status"] == "active":
-                return worker, token
-            eventlet.sleep(0.05)
-        raise AssertionError("worker never became active")
-
-    return make
 
 
 def shift_body(ctx, starts_at, hours=8, **extra):
