@@ -203,3 +203,25 @@ def test_a_site_may_waive_approval_and_cascade_automatically(platform, api, hosp
         shifts.run_timers()
     assert api.get(f"/v1/shifts/{soon['id']}", token=ctx["coordinator"]).json()["status"] == "agency"
     assert api.get(f"/v1/shifts/{later['id']}", token=ctx["coordinator"]).json()["status"] == "open"
+
+
+def test_a_booked_shift_completes_when_it_ends_and_its_steps_are_recorded(
+    platform, api, hospital, active_worker, event_tap
+):
+    ctx = hospital
+    ada, ada_token = active_worker(ctx, "ada@example.org")
+    tap = event_tap("shifts.events", "shift.completed")
+    start = next_weekday(8)
+    shift = api.created("/v1/shifts", shift_body(ctx, start, publish={"to": "bank"}),
+                        token=ctx["coordinator"])
+    assert api.get("/v1/shifts/available?max_distance_km=0.001", token=ada_token).json()["items"] == []
+    api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": ada["id"]}, token=ctx["coordinator"])
+    with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
+        shifts.run_timers((start + timedelta(hours=7)).isoformat())  # not ended yet
+        assert api.get(f"/v1/shifts/{shift['id']}", token=ctx["coordinator"]).json()["status"] == "booked"
+        shifts.run_timers((start + timedelta(hours=8)).isoformat())
+    assert api.get(f"/v1/shifts/{shift['id']}", token=ada_token).json()["status"] == "completed"
+    [completed] = tap.messages(timeout=3, count=1)
+    assert completed["data"]["shift_id"] == shift["id"] and completed["data"]["worker_id"] == ada["id"]
+    steps = api.get(f"/v1/shifts/{shift['id']}/steps", token=ctx["coordinator"]).json()["items"]
+    assert [s["step"] for s in steps] == ["posted", "released to bank", "booked", "completed"]

@@ -230,6 +230,12 @@ class GatewayService(StaffbankService):
         """One shift."""
         return self.shifts.get_shift(call.path["id"])
 
+    @route("GET", "/v1/shifts/{id}/steps", roles=STAFF_ROLES, response=shift_schemas.StepList,
+           scope=PathRef("id", "shift"), tags=["shifts"])
+    def shift_steps(self, call):
+        """Every step of a shift's life: posted, approved, released, cascaded, booked, cancelled..."""
+        return self.shifts.shift_steps(call.path["id"])
+
     @route("POST", "/v1/shifts/{id}/publish", roles=COORDINATORS, body=shift_schemas.Publish,
            response=shift_schemas.Shift, scope=PathRef("id", "shift"), tags=["shifts"])
     def publish_shift(self, call):

@@ -173,3 +173,14 @@ class AgencyTierSchema(StrictSchema):
     organisation_id = fields.String()
     bank_id = fields.String()
     tier = fields.Integer()
+
+
+class Step(StrictSchema):
+    step = fields.String()
+    detail = fields.Dict(allow_none=True)
+    actor_id = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class StepList(StrictSchema):
+    items = fields.List(fields.Nested(Step))

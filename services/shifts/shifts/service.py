@@ -153,6 +153,10 @@ class ShiftsService(StaffbankService):
         return use_cases.get_shift(self.db.session, shift_id)
 
     @domain_rpc
+    def shift_steps(self, shift_id):
+        return use_cases.shift_steps(self.db.session, shift_id)
+
+    @domain_rpc
     def resolve_scope(self, kind, resource_id):
         if kind != "shift":
             raise ValueError(f"shifts resolves shifts, not {kind}")

@@ -156,6 +156,12 @@ def get_shift(session, shift_id):
     return shift_view(shift)
 
 
+def shift_steps(session, shift_id):
+    get_shift(session, shift_id)
+    rows = session.scalars(sa.select(ShiftStep).where(ShiftStep.shift_id == shift_id).order_by(ShiftStep.id))
+    return {"items": [schemas.Step().dump(step) for step in rows]}
+
+
 def resolve_shift(session, shift_id):
     shift = session.get(Shift, shift_id)
     if shift is None:
