@@ -22,7 +22,8 @@ class DocumentExpiring(DocumentEvent):
 
 
 class ComplianceChanged(_Contract):
-    """compliance.cleared / compliance.lapsed: the worker's checks as a whole changed."""
+    """compliance.cleared / compliance.uncleared: the worker's checks as a whole changed.
+    `version` grows with every change of a worker's status: apply only a newer one."""
 
     worker_id = fields.Str(required=True)
     bank_id = fields.Str(required=True)
@@ -31,11 +32,21 @@ class ComplianceChanged(_Contract):
     version = fields.Int(required=True)
 
 
+class DocumentLapsed(ComplianceChanged):
+    """compliance.lapsed: a verified document passed its last valid day (once per document);
+    `status`, `missing` and `version` are the worker's compliance after it."""
+
+    document_id = fields.Str(required=True)
+    kind = fields.Str(required=True)
+    expires_on = fields.Str(required=True)
+
+
 COMPLIANCE_EVENTS = {
     ("compliance.document_submitted", 1): DocumentEvent,
     ("compliance.document_verified", 1): DocumentEvent,
     ("compliance.document_rejected", 1): DocumentEvent,
     ("compliance.document_expiring", 1): DocumentExpiring,
     ("compliance.cleared", 1): ComplianceChanged,
-    ("compliance.lapsed", 1): ComplianceChanged,
+    ("compliance.uncleared", 1): ComplianceChanged,
+    ("compliance.lapsed", 1): DocumentLapsed,
 }

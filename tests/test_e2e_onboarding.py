@@ -74,7 +74,7 @@ def test_onboarding_lapse_and_renewal(platform, api, onboarding, event_tap):
 
     # The clock moves past the expiry: the sweep lapses every document and suspends the worker.
     with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
-        swept = compliance.run_expiry_sweep((expiry + timedelta(days=1)).isoformat())
+        swept = compliance.run_expiry_sweep((expiry + timedelta(days=1)).isoformat(), True)
     assert sorted(swept.values()) == [0] * len(KINDS)
     _poll_status(api, worker_id, ctx["worker_token"], "suspended")
     view = api.get(f"/v1/workers/{worker_id}/compliance", token=ctx["worker_token"]).json()
@@ -103,7 +103,7 @@ def test_expiry_warnings_are_sent_once_each_at_30_14_and_1_days(platform, api, o
 
     with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
         for days_before in (31, 30, 30, 20, 14, 14, 2, 1, 1):
-            compliance.run_expiry_sweep((expiry - timedelta(days=days_before)).isoformat())
+            compliance.run_expiry_sweep((expiry - timedelta(days=days_before)).isoformat(), True)
     warnings = tap.messages(timeout=2)
     assert [(w["data"]["document_id"], w["data"]["days_before"]) for w in warnings] == [
         (dbs["id"], 30), (dbs["id"], 14), (dbs["id"], 1)]
@@ -125,7 +125,7 @@ def test_the_sweep_has_one_effect_with_two_replicas_sweeping_at_once(
 
     def sweep(day):
         with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
-            return compliance.run_expiry_sweep(day.isoformat())
+            return compliance.run_expiry_sweep(day.isoformat(), True)
 
     pool = eventlet.GreenPool(8)
     list(pool.imap(sweep, [TODAY] * 6))  # six sweeps at once, spread over both replicas
@@ -133,7 +133,9 @@ def test_the_sweep_has_one_effect_with_two_replicas_sweeping_at_once(
     published = tap.messages(timeout=2)
     warned = [e["data"]["document_id"] for e in published if e["type"] == "compliance.document_expiring"]
     assert sorted(warned) == sorted(d["id"] for d in documents.values())  # one 30-day notice each
-    assert [e["type"] for e in published if e["type"] == "compliance.lapsed"] == ["compliance.lapsed"]
+    lapsed = [e["data"]["document_id"] for e in published if e["type"] == "compliance.lapsed"]
+    assert sorted(lapsed) == sorted(d["id"] for d in documents.values())  # once per document
+    assert [e["type"] for e in published if e["type"] == "compliance.uncleared"] == ["compliance.uncleared"]
     _poll_status(api, ctx["worker"]["id"], ctx["worker_token"], "suspended")
 
 
@@ -207,10 +209,10 @@ def test_a_bank_configures_which_checks_a_staff_type_needs(api, onboarding):
         api.post(f"/v1/documents/{document['id']}/verify", {"outcome": "verified"}, token=ctx["bank_admin"])
     _poll_status(api, ctx["worker"]["id"], ctx["worker_token"], "active")
     eligible = api.get(f"/v1/workers/{ctx['worker']['id']}/eligibility?staff_type=doctor&on={TODAY}",
-                       token=ctx["coordinator"]).json()
+                       token=ctx["bank_admin"]).json()
     assert eligible["eligible"] is True and eligible["reasons"] == []
     nurse = api.get(f"/v1/workers/{ctx['worker']['id']}/eligibility?staff_type=nurse&on={TODAY}",
-                    token=ctx["coordinator"]).json()
+                    token=ctx["bank_admin"]).json()
     assert nurse["eligible"] is False and nurse["reasons"][0] == "staff type is doctor, not nurse"
     # Adding a requirement the worker does not meet suspends it.
     stricter = {"bank_id": ctx["bank"]["id"], "staff_type": "doctor",
@@ -220,3 +222,36 @@ def test_a_bank_configures_which_checks_a_staff_type_needs(api, onboarding):
     listed = api.get(f"/v1/compliance-requirements?bank_id={ctx['bank']['id']}", token=ctx["bank_admin"])
     assert listed.json()["items"] == [{"bank_id": ctx["bank"]["id"], "staff_type": "doctor",
                                        "kinds": ["identity", "dbs", "references"]}]
+
+
+def test_a_rejected_registration_frees_its_number_and_spelling_does_not_dodge_the_register(
+    api, onboarding, worker_payload
+):
+    ctx = onboarding
+    other = api.created("/v1/workers", worker_payload(ctx["bank"]["id"], email="bob@example.org",
+                                                      registration_body="gmc"))
+    other_token = api.token("bob@example.org", "worker-password-1")
+    mistaken = api.created(f"/v1/workers/{ctx['worker']['id']}/documents",
+                           {"kind": "professional_registration", "reference": "222 2222",
+                            "registration_body": "GMC"}, token=ctx["worker_token"])
+    # The same number spelt differently, the body taken from bob's profile in lower case: refused.
+    _problem(api.post(f"/v1/workers/{other['id']}/documents",
+                      {"kind": "professional_registration", "reference": "2222222"}, token=other_token),
+             409, "conflict")
+    api.post(f"/v1/documents/{mistaken['id']}/verify", {"outcome": "rejected", "note": "not hers"},
+             token=ctx["bank_admin"])
+    owned = api.post(f"/v1/workers/{other['id']}/documents",
+                     {"kind": "professional_registration", "reference": "2222222"}, token=other_token)
+    assert owned.status_code == 201 and owned.json()["registration_body"] == "GMC"
+
+
+def test_a_requirement_lists_at_least_one_kind_and_the_sweep_refuses_the_future(platform, api, onboarding):
+    ctx = onboarding
+    _problem(api.put("/v1/compliance-requirements", {"bank_id": ctx["bank"]["id"], "staff_type": "doctor",
+                                                     "kinds": []}, token=ctx["bank_admin"]),
+             422, "validation-error")
+    from chassis.errors import Invalid
+
+    with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
+        with pytest.raises(Invalid):
+            compliance.run_expiry_sweep((TODAY + timedelta(days=1)).isoformat())

@@ -174,7 +174,7 @@ class GatewayService(StaffbankService):
         """Where a worker's checks stand: cleared, pending or expired; missing and expiring kinds."""
         return self.compliance.get_compliance(call.path["id"])
 
-    @route("GET", "/v1/workers/{id}/eligibility", roles=("bank_admin", "rota_coordinator"),
+    @route("GET", "/v1/workers/{id}/eligibility", roles=("bank_admin",),
            query=compliance_schemas.EligibilityQuery, response=compliance_schemas.Eligibility,
            scope=PathRef("id", "worker"), tags=["compliance"])
     def check_eligibility(self, call):

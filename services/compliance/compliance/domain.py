@@ -4,6 +4,7 @@ A document is valid on day D when it is verified and D is on or before its
 `expires_on` (the last valid day; no expiry date means it does not expire).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -31,6 +32,19 @@ class Document:
     status: str
     expires_on: date | None = None
     id: str | None = None
+
+
+def registration_body(text):
+    """The canonical name of a registration body, matched ignoring case; None if unknown."""
+    if not text:
+        return None
+    wanted = text.strip().casefold()
+    return next((body for body in REGISTRATION_BODIES if body.casefold() == wanted), None)
+
+
+def registration_number(reference):
+    """A registration number as compared: letters and digits only, upper case."""
+    return re.sub(r"[^0-9A-Za-z]", "", reference).upper()
 
 
 def valid_on(document, day):
@@ -78,8 +92,8 @@ def eligibility_reasons(required_kinds, documents, on_date, worker_staff_type, s
         kind_documents = [d for d in documents if d.kind == kind]
         if any(valid_on(d, on_date) for d in kind_documents):
             continue
-        if any(d.status == "verified" for d in kind_documents):
-            reasons.append(f"{kind} expires before {on_date.isoformat()}")
+        if any(lapsed_on(d, on_date) for d in kind_documents):
+            reasons.append(f"{kind} has expired by {on_date.isoformat()}")
         else:
             reasons.append(f"{kind} is not verified")
     return reasons

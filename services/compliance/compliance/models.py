@@ -35,7 +35,7 @@ class WorkerProfile(Base):
     staff_type: Mapped[str] = mapped_column(String(60), nullable=False)
     registration_body: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
-    # Bumped at every change of status; carried by compliance.cleared/lapsed so a consumer
+    # Bumped at every change of status; carried by compliance.cleared/uncleared/lapsed so a consumer
     # can ignore a fact older than one it has already applied.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     first_document_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

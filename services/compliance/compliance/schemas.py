@@ -57,7 +57,7 @@ class RequirementUpdate(StrictSchema):
     bank_id = Id(required=True)
     staff_type = Text(max_length=60, required=True)
     kinds = fields.List(fields.String(validate=validate.OneOf(KINDS)), required=True,
-                        validate=validate.Length(max=len(KINDS)))
+                        validate=validate.Length(min=1, max=50))
 
 
 class Requirement(StrictSchema):

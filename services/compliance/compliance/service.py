@@ -4,6 +4,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from chassis.errors import Invalid
 from chassis.handlers import event_handler
 from chassis.rpc import domain_rpc
 from chassis.schemas import PageQuery, load_or_invalid
@@ -91,15 +92,19 @@ class ComplianceService(StaffbankService):
             raise ValueError(f"compliance resolves documents, not {kind}")
         return use_cases.resolve_document(self.db.session, resource_id)
 
-    @timer(interval=SWEEP_INTERVAL_SECONDS)
+    @timer(interval=SWEEP_INTERVAL_SECONDS, eager=True)  # also at start: restarts never skip it
     def expiry_sweep(self):
         self.run_expiry_sweep()
 
     @domain_rpc
-    def run_expiry_sweep(self, today=None):
+    def run_expiry_sweep(self, today=None, future=False):
         """Warn at 30/14/1 days, expire lapsed documents, suspend by event. `today` lets
-        operators (and tests) sweep as of another day; the timer sweeps as of today."""
+        operators (and tests) sweep as of another day; a day after today expires documents
+        early and for good, so it needs `future=True`. The timer sweeps as of today."""
         day = use_cases.as_date(today) if today else use_cases.today()
+        if day > use_cases.today() and not future:
+            raise Invalid("sweeping as of a future day expires documents early; pass future=True",
+                          errors={"today": ["Is in the future."]})
         done = {}
         for document_id in use_cases.documents_to_sweep(self.db.session, day):
             self.db.session.rollback()

@@ -76,7 +76,7 @@ def reassess(uow, worker, day):
         worker.status = assessment.status
         worker.version += 1
         if assessment.cleared or was_cleared:
-            uow.emit("compliance.cleared" if assessment.cleared else "compliance.lapsed", {
+            uow.emit("compliance.cleared" if assessment.cleared else "compliance.uncleared", {
                 "worker_id": worker.worker_id, "bank_id": worker.bank_id, "status": assessment.status,
                 "missing": assessment.missing, "version": worker.version,
             })
@@ -98,16 +98,35 @@ def _document_event(uow, event_type, document, **extra):
 
 
 def _claim_registration_number(session, worker, body, number):
+    """Take the number for this worker, or refuse if another worker of the bank holds it
+    (on a document not rejected: a rejected claim is released, see verify_document)."""
     session.execute(
         insert(RegistrationNumber)
         .values(bank_id=worker.bank_id, body=body, number=number, worker_id=worker.worker_id)
         .on_conflict_do_nothing()
     )
-    owner = session.scalar(sa.select(RegistrationNumber.worker_id).where(
+    owner = session.scalar(for_update(sa.select(RegistrationNumber.worker_id).where(
         RegistrationNumber.bank_id == worker.bank_id, RegistrationNumber.body == body,
-        RegistrationNumber.number == number))
+        RegistrationNumber.number == number)))
     if owner != worker.worker_id:
         raise Conflict(f"{body} number {number} belongs to another worker of this bank")
+
+
+def _release_registration_number(session, document):
+    """A rejected registration frees its number unless the worker holds it on another document."""
+    number = domain.registration_number(document.reference)
+    still_held = any(
+        domain.registration_number(d.reference) == number
+        for d in session.scalars(sa.select(Document).where(
+            Document.worker_id == document.worker_id, Document.kind == "professional_registration",
+            Document.registration_body == document.registration_body, Document.status != "rejected",
+            Document.id != document.id))
+    )
+    if not still_held:
+        session.execute(sa.delete(RegistrationNumber).where(
+            RegistrationNumber.bank_id == document.bank_id,
+            RegistrationNumber.body == document.registration_body,
+            RegistrationNumber.number == number, RegistrationNumber.worker_id == document.worker_id))
 
 
 def submit_document(uow, worker_id, data, actor_id, day):
@@ -117,11 +136,15 @@ def submit_document(uow, worker_id, data, actor_id, day):
     worker = profile(uow.session, worker_id, lock=True)
     body = None
     if data["kind"] == "professional_registration":
-        body = data.get("registration_body") or worker.registration_body
-        if not body:
-            raise Invalid("the registration body is needed",
-                          errors={"registration_body": ["Required for professional_registration."]})
-        _claim_registration_number(uow.session, worker, body, data["reference"].upper())
+        body = domain.registration_body(data.get("registration_body") or worker.registration_body)
+        if body is None:
+            raise Invalid("the registration body is needed", errors={"registration_body": [
+                f"Required for professional_registration: one of {', '.join(domain.REGISTRATION_BODIES)}."]})
+        number = domain.registration_number(data["reference"])
+        if not number:
+            raise Invalid("no registration number",
+                          errors={"reference": ["Must hold the registration number."]})
+        _claim_registration_number(uow.session, worker, body, number)
     document = Document(
         worker_id=worker_id, bank_id=worker.bank_id, kind=data["kind"], reference=data["reference"],
         registration_body=body, issued_on=data.get("issued_on"), expires_on=data.get("expires_on"),
@@ -145,6 +168,8 @@ def verify_document(uow, document_id, outcome, note, actor_id, day):
     if outcome == "verified" and document.expires_on is not None and document.expires_on < day:
         raise Conflict("an expired document cannot be verified")
     document.status = outcome
+    if outcome == "rejected" and document.kind == "professional_registration":
+        _release_registration_number(uow.session, document)
     document.note = note
     document.verified_by = actor_id
     document.verified_at = datetime.now(UTC)
@@ -244,7 +269,13 @@ def sweep_document(uow, document_id, day):
     uow.session.flush()
     if sent is not None and notice != domain.LAPSED:
         _document_event(uow, "compliance.document_expiring", document, days_before=notice)
-    reassess(uow, worker, day)
+    assessment = reassess(uow, worker, day)
+    if sent is not None and notice == domain.LAPSED:
+        uow.emit("compliance.lapsed", {
+            "worker_id": worker.worker_id, "bank_id": worker.bank_id, "document_id": document.id,
+            "kind": document.kind, "expires_on": document.expires_on.isoformat(),
+            "status": assessment.status, "missing": assessment.missing, "version": worker.version,
+        })
     return notice if sent is not None else None
 
 

@@ -78,7 +78,7 @@ def test_only_submitted_documents_can_be_verified_or_rejected():
 def test_eligibility_names_each_reason():
     documents = [verified(kind) for kind in ALL[2:]] + [verified(ALL[0], TODAY + timedelta(days=5))]
     reasons = eligibility_reasons(ALL, documents, TODAY + timedelta(days=10), "nurse", "doctor")
-    assert reasons == ["staff type is nurse, not doctor", f"{ALL[0]} expires before 2026-12-03",
+    assert reasons == ["staff type is nurse, not doctor", f"{ALL[0]} has expired by 2026-12-03",
                        f"{ALL[1]} is not verified"]
     assert eligibility_reasons(ALL, documents + [verified(ALL[1])], TODAY, "nurse", "nurse") == []
 

@@ -112,10 +112,18 @@ class IdentityService(StaffbankService):
 
     @event_handler("compliance", "compliance.cleared")
     def on_compliance_cleared(self, event):
-        with self.db.unit_of_work() as uow:
-            use_cases.apply_compliance(uow, event.data["worker_id"], True, event.data["version"])
+        self._apply_compliance(event)
+
+    @event_handler("compliance", "compliance.uncleared")
+    def on_compliance_uncleared(self, event):
+        self._apply_compliance(event)
 
     @event_handler("compliance", "compliance.lapsed")
     def on_compliance_lapsed(self, event):
+        self._apply_compliance(event)
+
+    def _apply_compliance(self, event):
+        """Each of these facts carries the worker's compliance status and its version."""
         with self.db.unit_of_work() as uow:
-            use_cases.apply_compliance(uow, event.data["worker_id"], False, event.data["version"])
+            use_cases.apply_compliance(uow, event.data["worker_id"], event.data["status"] == "cleared",
+                                       event.data["version"])

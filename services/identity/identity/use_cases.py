@@ -366,7 +366,7 @@ def start_onboarding(uow, worker_id):
 
 
 def apply_compliance(uow, worker_id, cleared, version):
-    """compliance.cleared activates, compliance.lapsed suspends; a fact older than one
+    """Cleared activates, not cleared (uncleared, lapsed) suspends; a fact older than one
     already applied (by its version) changes nothing, so order and replays do not matter."""
     worker = _worker(uow.session, worker_id, lock=True)
     if version <= worker.compliance_version:

@@ -43,7 +43,7 @@ def test_an_older_fact_arriving_late_changes_nothing(identity, worker, identity_
     publish(amqp, "compliance.cleared", fact(worker, "cleared", 1))
     poll(lambda: identity.get_worker(worker["id"])["status"] == "active", message="activated")
     publish(amqp, "compliance.cleared", fact(worker, "cleared", 3))   # renewed...
-    publish(amqp, "compliance.lapsed", fact(worker, "expired", 2))    # ...after a lapse that arrives late
+    publish(amqp, "compliance.uncleared", fact(worker, "expired", 2))  # ...after a lapse that arrives late
     publish(amqp, "compliance.document_submitted", {
         "worker_id": worker["id"], "bank_id": worker["bank_id"], "document_id": "d", "kind": "dbs",
         "status": "submitted", "expires_on": None})  # late too: an active worker is not onboarding
@@ -60,5 +60,6 @@ def test_the_first_document_starts_onboarding_and_a_lapse_suspends(identity, wor
     poll(lambda: identity.get_worker(worker["id"])["status"] == "onboarding", message="onboarding")
     publish(amqp, "compliance.cleared", fact(worker, "cleared", 1))
     poll(lambda: identity.get_worker(worker["id"])["status"] == "active", message="active")
-    publish(amqp, "compliance.lapsed", fact(worker, "expired", 2))
+    lapsed = {**fact(worker, "expired", 2), "document_id": "d", "kind": "dbs", "expires_on": "2026-01-01"}
+    publish(amqp, "compliance.lapsed", lapsed)
     poll(lambda: identity.get_worker(worker["id"])["status"] == "suspended", message="suspended")
