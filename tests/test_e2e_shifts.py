@@ -172,9 +172,11 @@ def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin,
     _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[1]),
              404, "not-found")  # not cascaded yet
 
-    # A coordinator's cascade waits for approval (default policy); an approver grants it.
+    # A coordinator's cascade waits for approval (default policy), the shift still open to the
+    # bank meanwhile; an approver grants it.
     asked = api.post(f"/v1/shifts/{shift['id']}/cascade", {"tier": 2}, token=ctx["coordinator"]).json()
-    assert asked["status"] == "pending_approval"
+    assert asked["status"] == "open" and asked["release_stage"] == "bank"
+    assert api.get("/v1/agency/shifts", token=agencies[2]).json()["items"] == []
     cascaded = api.post(f"/v1/shifts/{shift['id']}/approve", {"reason": "no bank cover"},
                         token=ctx["bank_admin"]).json()
     assert cascaded["status"] == "agency" and cascaded["agency_tier"] == 2
@@ -225,3 +227,65 @@ def test_a_booked_shift_completes_when_it_ends_and_its_steps_are_recorded(
     assert completed["data"]["shift_id"] == shift["id"] and completed["data"]["worker_id"] == ada["id"]
     steps = api.get(f"/v1/shifts/{shift['id']}/steps", token=ctx["coordinator"]).json()["items"]
     assert [s["step"] for s in steps] == ["posted", "released to bank", "booked", "completed"]
+
+
+def test_approvals_and_cancellations_keep_the_rate_violation_record_true(
+    platform, api, hospital, active_worker, make_bank, worker_payload
+):
+    ctx = hospital
+    ada, _ = active_worker(ctx, "ada@example.org")
+    start = next_weekday(8)
+    # Approved rate, then an approved cascade: the violation still names the rate's approver.
+    above = api.created("/v1/shifts", shift_body(ctx, start, hourly_rate="80.00", publish={"to": "bank"}),
+                        token=ctx["coordinator"])
+    approver = api.get("/v1/me", token=ctx["bank_admin"]).json()["id"]
+    api.post(f"/v1/shifts/{above['id']}/approve", {"reason": "rate ok"}, token=ctx["bank_admin"])
+    api.post(f"/v1/shifts/{above['id']}/cascade", {"tier": 1}, token=ctx["coordinator"])
+    cascaded = api.post(f"/v1/shifts/{above['id']}/approve", {"reason": "no bank cover"},
+                        token=ctx["bank_admin"])
+    assert cascaded.json()["status"] == "agency"
+    # A pending violation withdrawn by cancellation is rejected, not pending for ever.
+    withdrawn = api.created("/v1/shifts", shift_body(ctx, start, hourly_rate="90.00"),
+                            token=ctx["coordinator"])
+    api.post(f"/v1/shifts/{withdrawn['id']}/cancel", {"reason": "posted in error"}, token=ctx["coordinator"])
+    # Cover already worked at an enhanced rate: booked and completed, the rate still needs approving.
+    worked = api.created("/v1/shifts", shift_body(ctx, datetime.now(UTC) - timedelta(days=3),
+                                                  hourly_rate="95.00", worker_id=ada["id"]),
+                         token=ctx["coordinator"])
+    assert worked["status"] == "completed" and worked["violation_status"] == "pending"
+    assert api.post(f"/v1/shifts/{worked['id']}/approve", {"reason": "out of hours cover"},
+                    token=ctx["bank_admin"]).json()["violation_status"] == "approved"
+
+    listed = api.get("/v1/rate-violations", token=ctx["bank_admin"]).json()["items"]
+    violations = {v["shift_id"]: v for v in listed}
+    assert violations[above["id"]]["reason"] == "rate ok"
+    assert violations[above["id"]]["approved_by"] == approver
+    assert violations[withdrawn["id"]]["status"] == "rejected"
+    assert violations[withdrawn["id"]]["approved_by"] is None
+    assert violations[worked["id"]]["status"] == "approved"
+
+
+def test_more_refusals(platform, api, hospital, active_worker, make_bank, worker_payload):
+    ctx = hospital
+    ada, _ = active_worker(ctx, "ada@example.org")
+    _problem(api.post("/v1/shifts", shift_body(ctx, datetime(9999, 12, 31, 8, tzinfo=UTC)),
+                      token=ctx["coordinator"]), 422, "validation-error")
+    # The bank comes before agencies: no cascade inside the priority window.
+    group = api.created("/v1/priority-groups", {"organisation_id": ctx["organisation"]["id"], "name": "G",
+                                                "worker_ids": [ada["id"]]}, token=ctx["bank_admin"])
+    windowed = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), publish={
+        "to": "priority", "priority_group_id": group["id"]}), token=ctx["coordinator"])
+    _problem(api.post(f"/v1/shifts/{windowed['id']}/cascade", {"tier": 1}, token=ctx["bank_admin"]),
+             409, "conflict")
+    # A shift that has started can no longer be booked (only recorded retrospectively).
+    started = api.created("/v1/shifts", shift_body(ctx, datetime.now(UTC) - timedelta(hours=1),
+                                                   publish={"to": "bank"}), token=ctx["coordinator"])
+    assert _problem(api.post(f"/v1/shifts/{started['id']}/book", {"worker_id": ada["id"]},
+                             token=ctx["coordinator"]), 409, "shift-not-open")["rules"] == ["shift-not-open"]
+    # A worker of another bank lies outside the caller's scope.
+    south = make_bank("South")
+    stranger = api.created("/v1/workers", worker_payload(south["bank"]["id"], email="s@example.org"))
+    open_shift = api.created("/v1/shifts", shift_body(ctx, next_weekday(8, 9), publish={"to": "bank"}),
+                             token=ctx["coordinator"])
+    _problem(api.post(f"/v1/shifts/{open_shift['id']}/book", {"worker_id": stranger["id"]},
+                      token=ctx["coordinator"]), 403, "forbidden")

@@ -70,6 +70,13 @@ class Id(SafeString):
         super().__init__(**kwargs)
 
 
+def plausible_time(value):
+    """Times between 2000 and 2100: beyond them a date is a mistake, and date arithmetic
+    near the ends of the calendar would overflow."""
+    if not 2000 <= value.year <= 2100:
+        raise ValidationError("Must be between the years 2000 and 2100.")
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE

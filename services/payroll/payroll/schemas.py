@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from chassis.schemas import Id, Money, StrictSchema, Text
+from chassis.schemas import Id, Money, StrictSchema, Text, plausible_time
 
 MAX_SHIFT_LENGTH = timedelta(hours=24)
 
@@ -52,8 +52,8 @@ class StandardRateQuery(StrictSchema):
     bank_id = BankId(required=True)
     staff_type = Text(max_length=60, required=True)
     grade = Text(max_length=60, required=True)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=plausible_time)
+    ends_at = fields.AwareDateTime(required=True, validate=plausible_time)
 
     @validates_schema
     def _ends_after_start(self, data, **kwargs):

@@ -87,9 +87,10 @@ class Release:
 
 
 def open_to_worker(status, release, worker_id, now):
-    """May this bank worker take the shift now (ignoring eligibility)?"""
+    """Is the shift outside any priority window that excludes this worker? (A shift that is
+    not open at all is refused as shift-not-open, not as outside the window.)"""
     if status not in BOOKABLE:
-        return False
+        return True
     if release.stage == "priority" and release.priority_until is not None and now < release.priority_until:
         return worker_id in release.priority_members
     return True  # bank stage, agency stage (the bank still sees it), or the window has ended

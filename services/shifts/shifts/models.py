@@ -101,7 +101,7 @@ class Shift(Base):
     priority_group_id: Mapped[str | None] = mapped_column(ForeignKey("priority_groups.id"))
     priority_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     agency_tier: Mapped[int | None] = mapped_column(Integer)
-    requested_release: Mapped[dict | None] = mapped_column(JSON)
+    requested_release: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     worker_id: Mapped[str | None] = mapped_column(String(36))
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     booked_by: Mapped[str | None] = mapped_column(String(36))

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from chassis.schemas import Id, Money, PageQuery, StrictBool, StrictInt, StrictSchema, Text
+from chassis.schemas import Id, Money, PageQuery, StrictBool, StrictInt, StrictSchema, Text, plausible_time
 
 
 class Publish(StrictSchema):
@@ -17,8 +17,8 @@ class ShiftCreate(StrictSchema):
     staff_type = Text(max_length=60, required=True)
     grade = Text(max_length=60, required=True)
     specialty = Text(max_length=100, load_default=None, allow_none=True)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=plausible_time)
+    ends_at = fields.AwareDateTime(required=True, validate=plausible_time)
     break_minutes = StrictInt(load_default=0, validate=validate.Range(min=0))
     hourly_rate = Money(load_default=None, allow_none=True)
     instant_book = StrictBool(load_default=False)
@@ -86,15 +86,15 @@ class ShiftQuery(PageQuery):
     organisation_id = Id(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(
         ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")))
-    from_ = fields.AwareDateTime(data_key="from", load_default=None)
-    to = fields.AwareDateTime(load_default=None)
+    from_ = fields.AwareDateTime(data_key="from", load_default=None, validate=plausible_time)
+    to = fields.AwareDateTime(load_default=None, validate=plausible_time)
 
 
 class AvailableQuery(StrictSchema):
     max_distance_km = fields.Float(load_default=None, validate=validate.Range(min=0, max=1000))
     site_id = Id(load_default=None)
-    from_ = fields.AwareDateTime(data_key="from", load_default=None)
-    to = fields.AwareDateTime(load_default=None)
+    from_ = fields.AwareDateTime(data_key="from", load_default=None, validate=plausible_time)
+    to = fields.AwareDateTime(load_default=None, validate=plausible_time)
 
 
 class PolicyUpdate(StrictSchema):

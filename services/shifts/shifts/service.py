@@ -1,6 +1,7 @@
 """Shifts' nameko entrypoints: fetch remote facts, validate, delegate, return dicts."""
 
-from datetime import date, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
@@ -14,6 +15,12 @@ from shifts import domain, schemas, use_cases
 from shifts.models import Shift, Site
 
 TIMER_SECONDS = 15  # priority windows, completions and automatic cascades are this punctual
+LONDON = ZoneInfo("Europe/London")
+
+
+def london_date(moment):
+    """Compliance is judged per calendar day in Europe/London."""
+    return moment.astimezone(LONDON).date()
 
 
 class ShiftsService(StaffbankService):
@@ -70,9 +77,10 @@ class ShiftsService(StaffbankService):
                                               data["starts_at"].isoformat(), data["ends_at"].isoformat())
         candidate = None
         if data.get("worker_id"):  # retrospective: compliance as it stands when recorded
-            worker, candidate = self._candidate(data["worker_id"], data["staff_type"], date.today())
+            worker, candidate = self._candidate(data["worker_id"], data["staff_type"],
+                                                london_date(use_cases.now()))
             if worker["bank_id"] != site["bank_id"]:
-                raise Invalid("the worker is not in this bank", errors={"worker_id": ["Not in this bank."]})
+                raise Forbidden("that worker lies outside this bank")
         at = use_cases.now()
         with self.db.unit_of_work() as uow:
             use_cases.save_site(uow.session, site)
@@ -127,16 +135,16 @@ class ShiftsService(StaffbankService):
             if not (shift.instant_book and use_cases.policy_of(self.db.session, shift.site_id)
                     .instant_book_allowed):
                 raise Forbidden("this shift is not instant-book: apply instead")
-        worker, candidate = self._candidate(data["worker_id"], shift.staff_type, shift.starts_at.date())
+        worker, candidate = self._candidate(data["worker_id"], shift.staff_type, london_date(shift.starts_at))
         if worker["bank_id"] != shift.bank_id:
-            raise Invalid("the worker is not in this bank", errors={"worker_id": ["Not in this bank."]})
+            raise Forbidden("that worker lies outside this bank")
         with self.db.unit_of_work() as uow:
             return use_cases.book(uow, shift_id, data["worker_id"], candidate, actor_id, use_cases.now())
 
     @domain_rpc
     def apply(self, shift_id, worker_id):
         shift = self._shift(shift_id)
-        _, candidate = self._candidate(worker_id, shift.staff_type, shift.starts_at.date())
+        _, candidate = self._candidate(worker_id, shift.staff_type, london_date(shift.starts_at))
         with self.db.unit_of_work() as uow:
             return use_cases.apply(uow, shift_id, worker_id, candidate, use_cases.now())
 
@@ -192,7 +200,8 @@ class ShiftsService(StaffbankService):
         worker = self.identity.get_worker(worker_id)
         verdicts = {}
 
-        def candidate_for(day):
+        def candidate_for(starts_at):
+            day = london_date(starts_at)
             if day not in verdicts:
                 verdicts[day] = self._candidate(worker_id, worker["staff_type"], day)[1]
             return verdicts[day]

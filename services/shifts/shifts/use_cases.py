@@ -263,34 +263,43 @@ def publish_shift(uow, shift_id, publish, actor_id, at):
 
 
 def approve_shift(uow, shift_id, reason, actor_id, at):
-    """Approve what the shift waits for: its rate, its release, its agency cascade."""
+    """Approve what the shift awaits: its rate (also on a retrospective, booked or completed
+    shift), a release the site requires approval for, or a requested agency cascade."""
     shift = _locked(uow.session, shift_id)
-    if shift.status != "pending_approval":
-        raise Conflict(f"a {shift.status} shift has nothing awaiting approval")
-    if shift.violation_status == "pending":
+    approved = []
+    if shift.violation_status == "pending" and shift.status != "cancelled":
         shift.violation_status = "approved"
-    shift.approved_by, shift.approval_reason, shift.approved_at = actor_id, reason, at
-    _step(uow, shift, "approved", actor_id, reason=reason)
+        shift.approved_by, shift.approval_reason, shift.approved_at = actor_id, reason, at
+        approved.append("rate")
     requested = shift.requested_release
-    if requested and requested.get("to") == "agency":
+    if shift.status == "pending_approval":
+        if requested:
+            _release(uow, shift, requested, policy_of(uow.session, shift.site_id), at, actor_id)
+        else:
+            shift.status = "draft"
+        approved.append("release")
+    elif requested and requested.get("to") == "agency" and shift.status in domain.BOOKABLE:
         _cascade(uow, shift, requested["tier"], actor_id)
-    elif requested:
-        _release(uow, shift, requested, policy_of(uow.session, shift.site_id), at, actor_id)
-    else:
-        shift.status = "draft"
+        approved.append("cascade")
+    if not approved:
+        raise Conflict(f"a {shift.status} shift has nothing awaiting approval")
+    _step(uow, shift, "approved", actor_id, reason=reason, approved=approved)
     return shift_view(shift)
 
 
 def cascade_shift(uow, shift_id, tier, may_approve, actor_id, at):
+    """Cascade to agency tier N, or record the request for an approver; the shift stays open
+    to the bank (or to the agencies it reached) meanwhile."""
     shift = _locked(uow.session, shift_id)
-    if shift.status not in ("open", "agency"):
+    if shift.status not in domain.BOOKABLE:
         raise Conflict(f"a {shift.status} shift cannot be cascaded")
     if shift.status == "agency" and tier <= (shift.agency_tier or 0):
         raise Conflict(f"already cascaded to tier {shift.agency_tier}")
+    if shift.release_stage == "priority" and shift.priority_until > at:
+        raise Conflict("the priority window is still open: the bank comes before agencies")
     policy = policy_of(uow.session, shift.site_id)
     if policy.agency_cascade_needs_approval and not may_approve:
-        shift.requested_release = {"to": "agency", "tier": tier, "previous_status": shift.status}
-        shift.status = "pending_approval"
+        shift.requested_release = {"to": "agency", "tier": tier}
         _step(uow, shift, "cascade awaits approval", actor_id, tier=tier)
     else:
         _cascade(uow, shift, tier, actor_id)
@@ -303,6 +312,9 @@ def cancel_shift(uow, shift_id, reason, side, actor_id, at):
         raise Conflict(f"a {shift.status} shift cannot be cancelled")
     shift.late_cancellation = shift.status == "booked" and domain.is_late_cancellation(shift.starts_at, at)
     shift.status, shift.cancellation_reason, shift.cancelled_by = "cancelled", reason, side
+    shift.requested_release = None
+    if shift.violation_status == "pending":
+        shift.violation_status = "rejected"  # withdrawn unapproved: the breach never happened
     _step(uow, shift, "cancelled", actor_id, side=side, late=shift.late_cancellation)
     _event(uow, "shift.cancelled", shift, reason=reason, cancelled_by=side, late=shift.late_cancellation)
     return shift_view(shift)
@@ -322,12 +334,14 @@ def _release_of(session, shift):
 
 
 def book(uow, shift_id, worker_id, candidate, actor_id, at, complete_if_ended=False):
-    """Book the shift to the worker, or raise Conflict naming every rule broken."""
+    """Book the shift to the worker, or raise Conflict naming every rule broken. A shift that
+    has started is no longer open (only a retrospective one is booked after its start)."""
     shift = _locked(uow.session, shift_id)
     # One booking decision at a time per worker, so two shifts cannot both pass the checks.
     uow.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(worker_id))))
     open_now = domain.open_to_worker(shift.status, _release_of(uow.session, shift), worker_id, at)
-    broken = domain.booking_refusals(shift.status, shift.staff_type, shift.grade, shift.starts_at,
+    status = shift.status if shift.retrospective or shift.starts_at > at else "started"
+    broken = domain.booking_refusals(status, shift.staff_type, shift.grade, shift.starts_at,
                                      shift.ends_at, candidate, open_now,
                                      _schedule(uow.session, worker_id, shift.id))
     if broken:
@@ -382,6 +396,8 @@ def due(session, at):
     cascades = session.execute(
         sa.select(Shift.id).join(SitePolicy, SitePolicy.site_id == Shift.site_id).where(
             Shift.status == "open", SitePolicy.cascade_hours_before.is_not(None),
+            Shift.requested_release.is_(None),
+            sa.or_(Shift.priority_until.is_(None), Shift.priority_until <= at),
             Shift.starts_at - sa.func.make_interval(0, 0, 0, 0, SitePolicy.cascade_hours_before) <= at,
             Shift.starts_at > at)).scalars().all()
     return windows, ended, cascades
@@ -402,8 +418,11 @@ def complete_if_ended(uow, shift_id, at):
 
 
 def auto_cascade(uow, shift_id, at):
+    """Cascade to tier 1 (or ask for it) if the site's policy still says it is due."""
     shift = _locked(uow.session, shift_id)
-    if shift.status == "open":
+    hours = policy_of(uow.session, shift.site_id).cascade_hours_before
+    if (shift.status == "open" and shift.requested_release is None and hours is not None
+            and shift.starts_at - timedelta(hours=hours) <= at < shift.starts_at):
         cascade_shift(uow, shift_id, 1, may_approve=False, actor_id=None, at=at)
 
 
@@ -469,7 +488,7 @@ def available_shifts(session, worker, candidate_for, query, at):
         if distance > reach:
             continue
         open_now = domain.open_to_worker(shift.status, _release_of(session, shift), worker["id"], at)
-        candidate = candidate_for(shift.starts_at.date())
+        candidate = candidate_for(shift.starts_at)
         if domain.booking_refusals(shift.status, shift.staff_type, shift.grade, shift.starts_at,
                                    shift.ends_at, candidate, open_now, schedule):
             continue

@@ -35,7 +35,8 @@ def test_priority_window_opens_to_members_then_everyone():
     assert not open_to_worker("open", release, "w2", AT)
     assert open_to_worker("open", release, "w2", AT + timedelta(minutes=60))
     assert open_to_worker("open", Release("bank"), "w2", AT)
-    assert not open_to_worker("booked", Release("bank"), "w2", AT)
+    # A shift that is not open at all is refused as shift-not-open, not as outside the window.
+    assert open_to_worker("booked", release, "w2", AT)
 
 
 def test_agency_tiers_see_lower_tiers():
