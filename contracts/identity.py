@@ -39,6 +39,7 @@ class UserCreated(_Contract):
 
 
 class WorkerRegistered(_Contract):
+    agency_id = fields.Str(allow_none=True, load_default=None)
     worker_id = fields.Str(required=True)
     user_id = fields.Str(required=True)
     bank_id = fields.Str(required=True)
@@ -59,6 +60,7 @@ class WorkerRegistered(_Contract):
 
 
 class WorkerUpdated(_Contract):
+    agency_id = fields.Str(allow_none=True, load_default=None)
     worker_id = fields.Str(required=True)
     bank_id = fields.Str(required=True)
     extra_grades = fields.List(fields.Str(), required=True)

@@ -154,7 +154,7 @@ def test_a_retrospective_shift_is_booked_and_completed_at_once(api, hospital, ac
 def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin, hospital, active_worker):
     ctx = hospital
     locum, _ = active_worker(ctx, "locum@example.org")
-    agencies = {}
+    agencies, agency_ids = {}, {}
     for tier in (1, 2):
         org = api.created("/v1/organisations", {"bank_id": ctx["bank"]["id"], "name": f"Locums {tier}",
                                                 "kind": "agency"}, token=ctx["bank_admin"])
@@ -165,6 +165,7 @@ def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin,
                                   "roles": [{"role": "agency", "scope_type": "organisation",
                                              "scope_id": org["id"]}]}, token=ctx["bank_admin"])
         agencies[tier] = api.token(email, "agency-password")
+        agency_ids[tier] = org["id"]
 
     shift = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), publish={"to": "bank"}),
                         token=ctx["coordinator"])
@@ -186,6 +187,11 @@ def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin,
     assert [s["id"] for s in api.get("/v1/agency/shifts", token=agencies[2]).json()["items"]] == [shift["id"]]
     _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[1]),
              404, "not-found")
+    # An agency books its own workers only: the locum is tier 2's once the bank says so.
+    _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[2]),
+             403, "forbidden")
+    linked = api.patch(f"/v1/workers/{locum['id']}", {"agency_id": agency_ids[2]}, token=ctx["bank_admin"])
+    assert linked.status_code == 200 and linked.json()["agency_id"] == agency_ids[2]
     booked = api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": locum["id"]}, token=agencies[2])
     assert booked.status_code == 200, booked.text
     assert booked.json()["status"] == "booked" and booked.json()["worker_id"] == locum["id"]

@@ -101,6 +101,8 @@ class Worker(Timestamped, Base):
     max_travel_km: Mapped[float] = mapped_column(Float, nullable=False)
     opted_out_of_48h: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
+    # The agency (an organisation of kind agency in the bank) that supplies this worker, if any.
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     # The version of the last compliance status fact applied: older facts are ignored.
     compliance_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     user: Mapped[User] = relationship(lazy="selectin", back_populates="worker")

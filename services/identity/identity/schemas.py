@@ -122,6 +122,7 @@ class WorkerRegistration(StrictSchema):
 
 class WorkerPatch(StrictSchema):
     extra_grades = fields.List(Text(max_length=60), validate=validate.Length(max=20))
+    agency_id = Id(allow_none=True)  # the agency organisation supplying this worker, or null
     opted_out_of_48h = StrictBool()
     max_travel_km = TravelKm()
 
@@ -144,6 +145,7 @@ class Worker(StrictSchema):
     longitude = fields.Float()
     max_travel_km = fields.Float()
     opted_out_of_48h = fields.Boolean()
+    agency_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 

@@ -321,12 +321,18 @@ def list_workers(session, query, scope_ids):
 
 def update_worker(uow, worker_id, patch):
     worker = _worker(uow.session, worker_id, lock=True)
+    if patch.get("agency_id") is not None:
+        agency = uow.session.get(Organisation, patch["agency_id"])
+        if agency is None or agency.kind != "agency" or agency.bank_id != worker.bank_id:
+            raise Invalid("not an agency of this bank",
+                          errors={"agency_id": ["Must be an agency organisation of the worker's bank."]})
     for field, value in patch.items():
         setattr(worker, field, sorted(set(value)) if field == "extra_grades" else value)
     uow.session.flush()
     uow.emit("worker.updated", {
         "worker_id": worker.id, "bank_id": worker.bank_id, "extra_grades": list(worker.extra_grades),
         "opted_out_of_48h": worker.opted_out_of_48h, "max_travel_km": worker.max_travel_km,
+        "agency_id": worker.agency_id,
     })
     return worker_view(worker)
 

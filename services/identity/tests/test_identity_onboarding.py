@@ -42,14 +42,15 @@ def test_an_older_fact_arriving_late_changes_nothing(identity, worker, identity_
     amqp = identity_config["AMQP_URI"]
     publish(amqp, "compliance.cleared", fact(worker, "cleared", 1))
     poll(lambda: identity.get_worker(worker["id"])["status"] == "active", message="activated")
-    publish(amqp, "compliance.cleared", fact(worker, "cleared", 3))   # renewed...
-    publish(amqp, "compliance.uncleared", fact(worker, "expired", 2))  # ...after a lapse that arrives late
+    publish(amqp, "compliance.uncleared", fact(worker, "expired", 3))  # the newest fact: a lapse
+    poll(lambda: identity.get_worker(worker["id"])["status"] == "suspended", message="suspended")
+    publish(amqp, "compliance.cleared", fact(worker, "cleared", 2))   # an older one, arriving late
     publish(amqp, "compliance.document_submitted", {
         "worker_id": worker["id"], "bank_id": worker["bank_id"], "document_id": "d", "kind": "dbs",
-        "status": "submitted", "expires_on": None})  # late too: an active worker is not onboarding
+        "status": "submitted", "expires_on": None})  # late too: a suspended worker is not onboarding
     types = [e["type"] for e in tap.messages(timeout=2)]
-    assert types == ["worker.activated"]  # once, and nothing after it
-    assert identity.get_worker(worker["id"])["status"] == "active"
+    assert types == ["worker.activated", "worker.suspended"]  # and nothing after
+    assert identity.get_worker(worker["id"])["status"] == "suspended"
 
 
 def test_the_first_document_starts_onboarding_and_a_lapse_suspends(identity, worker, identity_config):

@@ -138,6 +138,8 @@ class ShiftsService(StaffbankService):
         worker, candidate = self._candidate(data["worker_id"], shift.staff_type, london_date(shift.starts_at))
         if worker["bank_id"] != shift.bank_id:
             raise Forbidden("that worker lies outside this bank")
+        if as_agencies is not None and worker.get("agency_id") not in as_agencies:
+            raise Forbidden("an agency books only its own workers")
         with self.db.unit_of_work() as uow:
             return use_cases.book(uow, shift_id, data["worker_id"], candidate, actor_id, use_cases.now())
 
