@@ -197,8 +197,17 @@ def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin,
     assert booked.json()["status"] == "booked" and booked.json()["worker_id"] == locum["id"]
 
 
-def test_a_site_may_waive_approval_and_cascade_automatically(platform, api, hospital):
+def test_a_site_may_waive_approval_and_cascade_automatically(platform, api, hospital, active_worker):
     ctx = hospital
+    locum, _ = active_worker(ctx, "locum@example.org")
+    agency = api.created("/v1/organisations", {"bank_id": ctx["bank"]["id"], "name": "Locums",
+                                               "kind": "agency"}, token=ctx["bank_admin"])
+    api.put(f"/v1/agencies/{agency['id']}/tier", {"tier": 1}, token=ctx["bank_admin"])
+    api.patch(f"/v1/workers/{locum['id']}", {"agency_id": agency["id"]}, token=ctx["bank_admin"])
+    api.created("/v1/users", {"email": "desk@example.org", "password": "agency-password", "name": "Desk",
+                              "roles": [{"role": "agency", "scope_type": "organisation",
+                                         "scope_id": agency["id"]}]}, token=ctx["bank_admin"])
+    desk = api.token("desk@example.org", "agency-password")
     policy = api.put(f"/v1/sites/{ctx['site']['id']}/policy",
                      {"agency_cascade_needs_approval": False, "cascade_hours_before": 48},
                      token=ctx["bank_admin"])
@@ -209,8 +218,12 @@ def test_a_site_may_waive_approval_and_cascade_automatically(platform, api, hosp
                                                  publish={"to": "bank"}), token=ctx["coordinator"])
     with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
         shifts.run_timers()
-    assert api.get(f"/v1/shifts/{soon['id']}", token=ctx["coordinator"]).json()["status"] == "agency"
+    assert api.get(f"/v1/shifts/{soon['id']}", token=ctx["coordinator"]).json()["agency_tier"] == 1
     assert api.get(f"/v1/shifts/{later['id']}", token=ctx["coordinator"]).json()["status"] == "open"
+    # Tier 1 sees it and books its own worker.
+    assert [s["id"] for s in api.get("/v1/agency/shifts", token=desk).json()["items"]] == [soon["id"]]
+    booked = api.post(f"/v1/shifts/{soon['id']}/book", {"worker_id": locum["id"]}, token=desk)
+    assert booked.status_code == 200 and booked.json()["worker_id"] == locum["id"]
 
 
 def test_a_booked_shift_completes_when_it_ends_and_its_steps_are_recorded(
