@@ -7,7 +7,6 @@ import eventlet
 import pytest
 import requests
 
-from chassis.runner import migrations_dir
 from compliance.domain import KINDS
 from compliance.service import ComplianceService
 from gateway.service import GatewayService
@@ -75,30 +74,26 @@ def gateway_overrides():
 
 
 @pytest.fixture
-def platform(container_factory, make_config, make_database, free_port, gateway_overrides):
-    identity_config = make_config(
-        make_database("identity", migrations_dir(IdentityService)),
-        BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
-    )
-    gateway_config = make_config(
-        make_database("gateway", migrations_dir(GatewayService)),
-        WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}", **gateway_overrides,
-    )
-    compliance_config = make_config(make_database("compliance", migrations_dir(ComplianceService)))
-    identity = container_factory(IdentityService, identity_config)
-    identity.start()
-    compliance = container_factory(ComplianceService, compliance_config)
-    compliance.start()
-    shifts_config = make_config(make_database("shifts", migrations_dir(ShiftsService)))
-    container_factory(ShiftsService, shifts_config).start()
-    payroll_config = make_config(make_database("payroll", migrations_dir(PayrollService)))
-    container_factory(PayrollService, payroll_config).start()
-    gateway = container_factory(GatewayService, gateway_config)
-    gateway.start()
+def platform(container_factory, service_config, free_port, gateway_overrides):
+    """Every service and the gateway, each on its own test database, on this test's vhost."""
+    configs = {
+        IdentityService: service_config(IdentityService, BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
+                                        BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD),
+        ComplianceService: service_config(ComplianceService),
+        ShiftsService: service_config(ShiftsService),
+        PayrollService: service_config(PayrollService),
+        GatewayService: service_config(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",
+                                       **gateway_overrides),
+    }
+    containers = {}
+    for service_cls, config in configs.items():
+        containers[service_cls] = container_factory(service_cls, config)
+        containers[service_cls].start()
     api = Api(f"http://127.0.0.1:{free_port}")
     _wait_for_admin(api)
-    return Platform(api, identity, gateway, identity_config, gateway_config, compliance, compliance_config,
-                    shifts_config)
+    return Platform(api, containers[IdentityService], containers[GatewayService], configs[IdentityService],
+                    configs[GatewayService], containers[ComplianceService], configs[ComplianceService],
+                    configs[ShiftsService])
 
 
 def _wait_for_admin(api):

@@ -252,3 +252,33 @@ def poll(predicate, timeout=10.0, interval=0.05, message="condition"):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {message}")
         eventlet.sleep(interval)
+
+
+@pytest.fixture
+def service_config(make_database, make_config):
+    """service_config(ServiceCls, **overrides) -> config of the service on its own migrated,
+    emptied test database and this test's vhost."""
+    from chassis.runner import migrations_dir
+
+    def make(service_cls, **overrides):
+        return make_config(make_database(service_cls.name, migrations_dir(service_cls)), **overrides)
+
+    return make
+
+
+@pytest.fixture
+def run_service(container_factory):
+    """run_service(ServiceCls, config) -> an RPC proxy to the started service (closed at teardown)."""
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    proxies = []
+
+    def run(service_cls, config):
+        container_factory(service_cls, config).start()
+        proxy = ServiceRpcProxy(service_cls.name, config)
+        proxies.append(proxy)
+        return proxy.start()
+
+    yield run
+    for proxy in proxies:
+        proxy.stop()

@@ -1,27 +1,17 @@
 import pytest
 
-from chassis.runner import migrations_dir
 from identity.service import IdentityService
 
 
 @pytest.fixture
-def identity_db(make_database):
-    return make_database("identity", migrations_dir(IdentityService))
+def identity_config(service_config):
+    return service_config(IdentityService)
 
 
 @pytest.fixture
-def identity_config(make_config, identity_db):
-    return make_config(identity_db)
-
-
-@pytest.fixture
-def identity(container_factory, identity_config):
+def identity(run_service, identity_config):
     """A running identity service and an RPC proxy to it."""
-    from nameko.standalone.rpc import ServiceRpcProxy
-
-    container_factory(IdentityService, identity_config).start()
-    with ServiceRpcProxy("identity", identity_config) as proxy:
-        yield proxy
+    return run_service(IdentityService, identity_config)
 
 
 @pytest.fixture

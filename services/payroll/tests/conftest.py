@@ -1,27 +1,17 @@
 import pytest
 
-from chassis.runner import migrations_dir
 from payroll.service import PayrollService
 
 
 @pytest.fixture
-def payroll_db(make_database):
-    return make_database("payroll", migrations_dir(PayrollService))
+def payroll_config(service_config):
+    return service_config(PayrollService)
 
 
 @pytest.fixture
-def payroll_config(make_config, payroll_db):
-    return make_config(payroll_db)
-
-
-@pytest.fixture
-def payroll(container_factory, payroll_config):
+def payroll(run_service, payroll_config):
     """A running payroll service and an RPC proxy to it."""
-    from nameko.standalone.rpc import ServiceRpcProxy
-
-    container_factory(PayrollService, payroll_config).start()
-    with ServiceRpcProxy("payroll", payroll_config) as proxy:
-        yield proxy
+    return run_service(PayrollService, payroll_config)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from shifts.working_time import RULES as WORKING_TIME_RULES
 from shifts.working_time import Shift as Interval
 from shifts.working_time import broken_rules, overlaps
 
@@ -18,21 +19,14 @@ LATE_CANCELLATION = timedelta(hours=72)
 DEFAULT_PRIORITY_MINUTES = 60
 DEFAULT_WINDOW_DAYS = 28
 
-# API.md "Shifts": refusals are named in this order.
+# API.md "Shifts": refusals are named in this order, the working-time rules last.
 REFUSAL_ORDER = (
     "shift-not-open",
     "worker-not-active",
     "worker-not-eligible",
     "outside-priority-window",
     "overlapping-booking",
-    "max-shift-13h",
-    "min-rest-11h",
-    "max-72h-in-7-days",
-    "max-consecutive-nights",
-    "max-consecutive-long-shifts",
-    "max-consecutive-shifts",
-    "weekly-average-48h",
-)
+) + WORKING_TIME_RULES
 
 
 @dataclass(frozen=True)
