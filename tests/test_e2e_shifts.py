@@ -104,6 +104,12 @@ def test_release_order_booking_and_refusals(platform, api, hospital, active_work
     _problem(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": ada["id"]},
                       token=ctx["coordinator"]), 409, "shift-not-open")
 
+    # A worker sees open shifts and its own, not drafts or other workers' bookings.
+    draft = api.created("/v1/shifts", shift_body(ctx, start + timedelta(days=3)), token=ctx["coordinator"])
+    _problem(api.get(f"/v1/shifts/{draft['id']}", token=bob_token), 404, "not-found")
+    assert api.get(f"/v1/shifts/{shift['id']}", token=bob_token).json()["worker_id"] == bob["id"]
+    _problem(api.get(f"/v1/shifts/{shift['id']}", token=ada_token), 404, "not-found")
+
     # Bob's next shift must leave 11 h rest: 10h59m is refused, exactly 11 h is allowed.
     end = start + timedelta(hours=8)
     too_soon = api.created("/v1/shifts", shift_body(ctx, end + timedelta(hours=10, minutes=59),
@@ -308,3 +314,8 @@ def test_more_refusals(platform, api, hospital, active_worker, make_bank, worker
                              token=ctx["coordinator"])
     _problem(api.post(f"/v1/shifts/{open_shift['id']}/book", {"worker_id": stranger["id"]},
                       token=ctx["coordinator"]), 403, "forbidden")
+    mixed = {"organisation_id": ctx["organisation"]["id"], "name": "Mixed",
+             "worker_ids": [ada["id"], stranger["id"]]}
+    refused = _problem(api.post("/v1/priority-groups", mixed, token=ctx["bank_admin"]), 422,
+                       "validation-error")
+    assert refused["errors"] == {"worker_ids": [f"{stranger['id']} is not in this bank."]}

@@ -227,8 +227,9 @@ class GatewayService(StaffbankService):
     @route("GET", "/v1/shifts/{id}", roles=STAFF_ROLES + ("worker",), response=shift_schemas.Shift,
            scope=PathRef("id", "shift"), tags=["shifts"])
     def get_shift(self, call):
-        """One shift."""
-        return self.shifts.get_shift(call.path["id"])
+        """One shift (to a worker: an open one, or its own)."""
+        staff = call.principal.may(STAFF_ROLES, call.scopes[0])
+        return self.shifts.get_shift(call.path["id"], None if staff else call.principal.worker_id)
 
     @route("GET", "/v1/shifts/{id}/steps", roles=STAFF_ROLES, response=shift_schemas.StepList,
            scope=PathRef("id", "shift"), tags=["shifts"])

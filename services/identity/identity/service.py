@@ -4,6 +4,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from chassis import tokens
+from chassis.errors import Invalid
 from chassis.handlers import event_handler
 from chassis.lifecycle import on_start
 from chassis.rpc import domain_rpc
@@ -82,6 +83,12 @@ class IdentityService(StaffbankService):
     @domain_rpc
     def get_worker(self, worker_id):
         return use_cases.get_worker(self.db.session, worker_id)
+
+    @domain_rpc
+    def banks_of_workers(self, worker_ids):
+        if not isinstance(worker_ids, list) or len(worker_ids) > 5000:
+            raise Invalid("worker_ids must be a list of at most 5000 ids")
+        return use_cases.banks_of_workers(self.db.session, [str(w) for w in worker_ids])
 
     @domain_rpc
     def list_workers(self, query, scope_ids=None):

@@ -286,6 +286,12 @@ def _worker(session, worker_id, lock=False):
     return worker
 
 
+def banks_of_workers(session, worker_ids):
+    """{worker_id: bank_id} for the workers that exist."""
+    rows = session.execute(sa.select(Worker.id, Worker.bank_id).where(Worker.id.in_(worker_ids or [""])))
+    return {row.id: row.bank_id for row in rows}
+
+
 def get_worker(session, worker_id):
     return worker_view(_worker(session, worker_id))
 

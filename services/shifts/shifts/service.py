@@ -159,8 +159,8 @@ class ShiftsService(StaffbankService):
     # --- reading --------------------------------------------------------------------
 
     @domain_rpc
-    def get_shift(self, shift_id):
-        return use_cases.get_shift(self.db.session, shift_id)
+    def get_shift(self, shift_id, for_worker=None):
+        return use_cases.get_shift(self.db.session, shift_id, for_worker)
 
     @domain_rpc
     def shift_steps(self, shift_id):
@@ -231,10 +231,11 @@ class ShiftsService(StaffbankService):
         scope = self.identity.resolve_scope("organisation", data["organisation_id"])
         if scope is None:
             raise Invalid("no such organisation", errors={"organisation_id": ["Does not exist."]})
-        for worker_id in set(data["worker_ids"]):
-            found = self.identity.resolve_scope("worker", worker_id)
-            if found is None or found["bank_id"] != scope["bank_id"]:
-                raise Invalid("unknown worker", errors={"worker_ids": [f"{worker_id} is not in this bank."]})
+        banks = self.identity.banks_of_workers(sorted(set(data["worker_ids"])))
+        strangers = [w for w in sorted(set(data["worker_ids"])) if banks.get(w) != scope["bank_id"]]
+        if strangers:
+            raise Invalid("unknown workers",
+                          errors={"worker_ids": [f"{w} is not in this bank." for w in strangers]})
         with self.db.unit_of_work() as uow:
             return use_cases.create_priority_group(uow, data, scope["bank_id"])
 

@@ -149,9 +149,11 @@ def _locked(session, shift_id):
     return shift
 
 
-def get_shift(session, shift_id):
+def get_shift(session, shift_id, for_worker=None):
+    """A shift; seen by a worker only while open (bookable) or when it is the worker's own."""
     shift = session.get(Shift, shift_id)
-    if shift is None:
+    if shift is None or (for_worker is not None and shift.status not in domain.BOOKABLE
+                         and shift.worker_id != for_worker):
         raise NotFound("no such shift")
     return shift_view(shift)
 
