@@ -1,6 +1,8 @@
 """Tables the chassis keeps in every service's database (own Alembic history,
 version table `chassis_alembic_version`, so services never copy them)."""
 
+import uuid
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -16,6 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
+
+
+def new_id():
+    """The ids services mint: random UUIDs as strings (opaque to callers, API.md)."""
+    return str(uuid.uuid4())
 
 outbox = Table(
     "outbox",

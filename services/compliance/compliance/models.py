@@ -1,6 +1,5 @@
 """Compliance's tables: documents with their full history, requirements, notices."""
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -17,9 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def new_id():
-    return str(uuid.uuid4())
+from chassis.tables import new_id
 
 
 class Base(DeclarativeBase):

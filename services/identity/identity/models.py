@@ -1,6 +1,5 @@
 """Identity's tables: accounts, grants, the bank tree and worker profiles."""
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -18,9 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-def new_id():
-    return str(uuid.uuid4())
+from chassis.tables import new_id
 
 
 class Base(DeclarativeBase):

@@ -1,7 +1,6 @@
 """Shifts' tables: shifts and their release steps, site policies, priority groups,
 applications, and a copy of the sites they happen at."""
 
-import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -22,9 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def new_id():
-    return str(uuid.uuid4())
+from chassis.tables import new_id
 
 
 class Base(DeclarativeBase):
