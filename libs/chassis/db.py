@@ -14,16 +14,20 @@ unit of work claims `(consumer, event_id)` in the inbox table; if another worker
 already committed that claim the unit of work raises `AlreadyHandled` before
 running any effects, and the handler entrypoint acks the message as done.
 
-In an RPC worker whose caller sent an idempotency key (context data
-`idempotency_key`, set by the gateway from `Idempotency-Key`), the unit of work
-does not commit on exit: `@domain_rpc` commits it together with the method's
-result in `request_results`, and answers a repeated key with that result.
+In an RPC (`@domain_rpc`) the call is the transaction: each unit of work is a
+savepoint in it (an exception inside one undoes that unit of work alone), and
+the call commits once at its end, whether it returns or raises, with its result
+stored under the caller's idempotency key when there is one (context data
+`idempotency_key`, set by the gateway from `Idempotency-Key`), so that a repeated
+key gets the first result back (chassis.rpc). A call may open several units of
+work, with or without a key; none of them commits by itself, and nothing here
+ever calls `session.commit()` in the middle of a call.
 """
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import contracts
@@ -41,19 +45,23 @@ class AlreadyHandled(Exception):
 
 
 class UnitOfWork:
-    """A transaction plus the events it will publish. Commits on clean exit."""
+    """A transaction (or, inside an RPC, a savepoint of the call's transaction) plus the
+    events it will publish. Commits (or releases its savepoint) on clean exit."""
 
     def __init__(self, session, producer, correlation_id=None, inbox_claim=None, on_commit=None,
-                 defer_commit=False):
+                 nested=False):
         self.session = session
-        self.defer_commit = defer_commit
+        self.nested = nested
         self.producer = producer
         self.correlation_id = correlation_id
         self.inbox_claim = inbox_claim
         self.on_commit = on_commit
         self.emitted = []
+        self._savepoint = None
 
     def __enter__(self):
+        if self.nested:
+            self._savepoint = self.session.begin_nested()
         if self.inbox_claim is not None:
             consumer, event_id = self.inbox_claim
             claimed = self.session.execute(
@@ -85,19 +93,24 @@ class UnitOfWork:
         return envelope
 
     def commit(self):
-        self.session.commit()
-        if self.emitted and self.on_commit:
-            self.on_commit()
+        if self._savepoint is not None:
+            self._savepoint.commit()  # released: the call's transaction commits it (WorkerDatabase.end_call)
+        else:
+            self.session.commit()
+        if self.on_commit:
+            self.on_commit(self.emitted)
 
     def rollback(self):
-        self.session.rollback()
+        if self._savepoint is not None:
+            if self._savepoint.is_active:
+                self._savepoint.rollback()
+        else:
+            self.session.rollback()
         self.emitted = []
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             self.rollback()
-        elif self.defer_commit:
-            self.session.flush()  # committed with the RPC's result by WorkerDatabase.finish
         else:
             self.commit()
         return False
@@ -111,7 +124,9 @@ class WorkerDatabase:
         self._worker_ctx = worker_ctx
         self._session = None
         self._claimed_inbox = False
-        self._deferred = None
+        self._in_call = False
+        self._units_done = 0
+        self._emitted = False
 
     @property
     def session(self):
@@ -128,19 +143,23 @@ class WorkerDatabase:
                 raise RuntimeError("an event handler applies its effects in one unit of work")
             self._claimed_inbox = True
             claim = inbox_key(self._worker_ctx)
-        if self._deferred is not None:
-            raise RuntimeError("an idempotent RPC applies its effects in one unit of work")
-        uow = UnitOfWork(
+        nested = self._in_call and claim is None
+        return UnitOfWork(
             self.session,
             producer=self._worker_ctx.service_name,
             correlation_id=self._worker_ctx.data.get(CORRELATION_KEY),
             inbox_claim=claim,
-            on_commit=self._provider.relay.wake,
-            defer_commit=claim is None and self.request_key is not None,
+            on_commit=self._unit_done if nested else self._committed,
+            nested=nested,
         )
-        if uow.defer_commit:
-            self._deferred = uow
-        return uow
+
+    def _committed(self, emitted):
+        if emitted:
+            self._provider.relay.wake()
+
+    def _unit_done(self, emitted):
+        self._units_done += 1
+        self._emitted = self._emitted or bool(emitted)
 
     @property
     def request_key(self):
@@ -158,19 +177,34 @@ class WorkerDatabase:
         self.session.rollback()  # end the read so the effects start a fresh transaction
         return None if row is None else (row.result,)
 
-    def finish(self, key, result):
-        """Commit a deferred unit of work with its result; a concurrent twin's result wins a race."""
-        uow, self._deferred = self._deferred, None
-        if uow is None:
-            return result  # the call changed nothing: nothing to remember
-        try:
-            self.session.execute(request_results.insert().values(key=key, result=result))
-            uow.commit()
+    def begin_call(self):
+        """From here to end_call, units of work are savepoints of one transaction."""
+        self._in_call, self._units_done, self._emitted = True, 0, False
+
+    def end_call(self, key=None, result=None, raised=False):
+        """Commit what the call's units of work did, with `result` under `key` if the call
+        changed anything; a concurrent twin that stored its result first wins the race.
+        After a call that raised, a transaction the error left unusable is rolled back."""
+        self._in_call = False
+        if self._session is None:
             return result
+        if raised:
+            try:
+                self.session.commit()
+            except SQLAlchemyError:
+                self.session.rollback()
+            return result
+        try:
+            if key is not None and self._units_done:
+                self.session.execute(request_results.insert().values(key=key, result=result))
+            self.session.commit()
         except IntegrityError:
-            uow.rollback()
+            self.session.rollback()
             earlier = self.stored_result(key)
             return earlier[0] if earlier else result
+        if self._emitted:
+            self._provider.relay.wake()
+        return result
 
     def close(self):
         if self._session is not None:

@@ -19,6 +19,10 @@
   publisher confirms before the ack, so a crash in between can only duplicate a
   delivery, never lose it. Malformed envelopes, versions the handler does not
   accept and data that fail the event's contract go straight to the dead letters.
+- Contract: `event.data` is loaded with the event's contract from `contracts/` (the
+  schema its producer validated it against when emitting), for the version the
+  envelope carries; `data_schema=` overrides it (a consumer that reads a subset).
+  A type and version with no contract at all is a poison message.
 """
 
 import logging
@@ -29,6 +33,8 @@ from functools import partial
 
 from kombu import Connection, Queue
 from marshmallow import ValidationError
+
+import contracts
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
@@ -79,7 +85,7 @@ class EventHandler(Consumer):
         self.source_service = source_service
         self.event_type = event_type
         self.versions = tuple(versions)
-        self.data_schema = data_schema
+        self.data_schema = data_schema  # None: the event's contract (contracts.schema_for)
         kwargs.setdefault("expected_exceptions", (AlreadyHandled,))
         super().__init__(queue=None, **kwargs)
 
@@ -132,12 +138,13 @@ class EventHandler(Consumer):
             raise PoisonMessage(
                 f"{envelope['type']} v{envelope['version']} not accepted (knows {self.versions})"
             )
-        data = envelope["data"]
-        if self.data_schema is not None:
-            try:
-                data = self.data_schema().load(data)
-            except ValidationError as exc:
-                raise PoisonMessage(f"data breaks the {envelope['type']} contract: {exc.messages}") from exc
+        schema = self.data_schema or contracts.schema_for(envelope["type"], envelope["version"])
+        if schema is None:
+            raise PoisonMessage(f"no contract for {envelope['type']} v{envelope['version']}")
+        try:
+            data = schema().load(envelope["data"])
+        except ValidationError as exc:
+            raise PoisonMessage(f"data breaks the {envelope['type']} contract: {exc.messages}") from exc
         envelope["event_id"] = str(envelope["event_id"])
         envelope["data"] = data
         return Event(**envelope)

@@ -3,8 +3,10 @@
 - DomainErrors are the caller's fault: nameko logs them as expected and the caller
   gets them back as themselves.
 - A value the database cannot store (e.g. a NUL character) is the caller's fault too: 422.
-- A call carrying an idempotency key (see chassis.db) commits its effects together
-  with its result, and a repeated key gets the first result back without acting again.
+- The call is one transaction (chassis.db): its units of work are savepoints, and it
+  commits once at its end, returned or raised. A call carrying an idempotency key
+  commits its effects together with its result, and a repeated key gets the first
+  result back without acting again.
 """
 
 import functools
@@ -23,15 +25,20 @@ def domain_rpc(fn):
             earlier = self.db.stored_result(key)
             if earlier is not None:
                 return earlier[0]
+        self.db.begin_call()
         try:
             result = fn(self, *args, **kwargs)
         except StatementError as exc:
+            self.db.end_call(raised=True)
             # psycopg2 refuses e.g. NUL characters (ValueError) or over-long values (DataError)
             if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
                 raise Invalid("a value cannot be stored",
                               errors={"_schema": [str(exc.orig).strip()]}) from exc
             raise
-        return self.db.finish(key, result) if key is not None else result
+        except BaseException:
+            self.db.end_call(raised=True)  # what completed units of work did is kept, as outside a call
+            raise
+        return self.db.end_call(key, result)
 
     # nameko's decorator drops keyword arguments when applied directly to a function,
     # so build the configured decorator first.

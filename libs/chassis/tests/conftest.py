@@ -8,7 +8,9 @@ from marshmallow import Schema, fields
 from nameko.rpc import rpc
 
 import contracts
+from chassis.errors import Conflict
 from chassis.handlers import event_handler
+from chassis.rpc import domain_rpc
 from chassis.service import StaffbankService
 
 metadata = sa.MetaData()
@@ -45,6 +47,24 @@ class LedgerService(StaffbankService):
                 raise ValueError("failed after emitting")
         return note
 
+    @domain_rpc
+    def record_each(self, notes, raise_after=False):
+        """One unit of work per note; a note starting "bad" fails its own unit of work."""
+        recorded = []
+        for note in notes:
+            try:
+                with self.db.unit_of_work() as uow:
+                    uow.session.execute(entries.insert().values(note=note))
+                    uow.emit("entry.recorded", {"note": note})
+                    if note.startswith("bad"):
+                        raise Conflict(f"{note} refused")
+                recorded.append(note)
+            except Conflict:
+                continue
+        if raise_after:
+            raise Conflict("refused after recording")
+        return recorded
+
     @rpc
     def slow_query(self, seconds):
         """When the database itself started and ended this worker's query."""
@@ -57,7 +77,7 @@ class LedgerService(StaffbankService):
 class AuditService(StaffbankService):
     name = "audit"
 
-    @event_handler("ledger", "entry.recorded", data_schema=EntryRecorded)
+    @event_handler("ledger", "entry.recorded")  # data loaded with its contract (the fixture below)
     def on_entry_recorded(self, event):
         note = event.data["note"]
         HANDLER_CALLS.append((note, event.event_id))
