@@ -1,4 +1,6 @@
-"""Cross-service fixtures: the real identity service and gateway, over HTTP."""
+"""Cross-service fixtures: every real service and the gateway, run in this test process on
+the test's own vhost and databases, and an HTTP client for the gateway (`api`); plus
+builders of a bank (`make_bank`, `hospital`) and of active, compliant workers."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -57,14 +59,16 @@ class Api:
 
 @dataclass
 class Platform:
+    """The running platform: `containers` and `configs` by service name (identity,
+    compliance, shifts, payroll, gateway)."""
+
     api: Api
-    identity: object
-    gateway: object
-    identity_config: dict
-    gateway_config: dict
-    compliance: object = None
-    compliance_config: dict = None
-    shifts_config: dict = None
+    containers: dict
+    configs: dict
+
+
+# Every service the platform runs besides the gateway (started after them).
+SERVICE_CLASSES = (IdentityService, ComplianceService, ShiftsService, PayrollService)
 
 
 @pytest.fixture
@@ -76,24 +80,18 @@ def gateway_overrides():
 @pytest.fixture
 def platform(container_factory, service_config, free_port, gateway_overrides):
     """Every service and the gateway, each on its own test database, on this test's vhost."""
-    configs = {
-        IdentityService: service_config(IdentityService, BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
-                                        BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD),
-        ComplianceService: service_config(ComplianceService),
-        ShiftsService: service_config(ShiftsService),
-        PayrollService: service_config(PayrollService),
-        GatewayService: service_config(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",
-                                       **gateway_overrides),
-    }
+    configs = {cls.name: service_config(cls) for cls in SERVICE_CLASSES[1:]}
+    configs["identity"] = service_config(IdentityService, BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
+                                         BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    configs["gateway"] = service_config(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",
+                                        **gateway_overrides)
     containers = {}
-    for service_cls, config in configs.items():
-        containers[service_cls] = container_factory(service_cls, config)
-        containers[service_cls].start()
+    for service_cls in SERVICE_CLASSES + (GatewayService,):
+        containers[service_cls.name] = container_factory(service_cls, configs[service_cls.name])
+        containers[service_cls.name].start()
     api = Api(f"http://127.0.0.1:{free_port}")
     _wait_for_admin(api)
-    return Platform(api, containers[IdentityService], containers[GatewayService], configs[IdentityService],
-                    configs[GatewayService], containers[ComplianceService], configs[ComplianceService],
-                    configs[ShiftsService])
+    return Platform(api, containers, configs)
 
 
 def _wait_for_admin(api):

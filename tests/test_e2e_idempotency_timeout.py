@@ -19,7 +19,7 @@ def _banks_named(db_url, name):
 
 
 def test_a_retry_after_a_timeout_returns_what_the_slow_first_attempt_created(platform, admin):
-    api, identity_db = platform.api, platform.identity_config["DB_URL"]
+    api, identity_db = platform.api, platform.configs["identity"]["DB_URL"]
     headers = {"Idempotency-Key": "slow-bank-1"}
     blocker = engine_for(identity_db).connect()
     blocker.execute(sa.text("LOCK TABLE banks IN EXCLUSIVE MODE"))  # inserts wait; reads do not

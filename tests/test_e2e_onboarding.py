@@ -73,7 +73,7 @@ def test_onboarding_lapse_and_renewal(platform, api, onboarding, event_tap):
     assert view == {**view, "status": "cleared", "missing": [], "expiring": []}
 
     # The clock moves past the expiry: the sweep lapses every document and suspends the worker.
-    with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
+    with ServiceRpcProxy("compliance", platform.configs["compliance"]) as compliance:
         swept = compliance.run_expiry_sweep((expiry + timedelta(days=1)).isoformat(), True)
     assert sorted(swept.values()) == [0] * len(KINDS)
     _poll_status(api, worker_id, ctx["worker_token"], "suspended")
@@ -101,7 +101,7 @@ def test_expiry_warnings_are_sent_once_each_at_30_14_and_1_days(platform, api, o
                       token=ctx["worker_token"])
     api.post(f"/v1/documents/{dbs['id']}/verify", {"outcome": "verified"}, token=ctx["bank_admin"])
 
-    with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
+    with ServiceRpcProxy("compliance", platform.configs["compliance"]) as compliance:
         for days_before in (31, 30, 30, 20, 14, 14, 2, 1, 1):
             compliance.run_expiry_sweep((expiry - timedelta(days=days_before)).isoformat(), True)
     warnings = tap.messages(timeout=2)
@@ -114,7 +114,7 @@ def test_the_sweep_has_one_effect_with_two_replicas_sweeping_at_once(
 ):
     from compliance.service import ComplianceService
 
-    container_factory(ComplianceService, platform.compliance_config).start()  # a second replica
+    container_factory(ComplianceService, platform.configs["compliance"]).start()  # a second replica
     tap = event_tap("compliance.events", "compliance.*")
     ctx = onboarding
     expiry = TODAY + timedelta(days=20)
@@ -124,7 +124,7 @@ def test_the_sweep_has_one_effect_with_two_replicas_sweeping_at_once(
     tap.messages(timeout=1)  # what onboarding published
 
     def sweep(day):
-        with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
+        with ServiceRpcProxy("compliance", platform.configs["compliance"]) as compliance:
             return compliance.run_expiry_sweep(day.isoformat(), True)
 
     pool = eventlet.GreenPool(8)
@@ -252,6 +252,6 @@ def test_a_requirement_lists_at_least_one_kind_and_the_sweep_refuses_the_future(
              422, "validation-error")
     from chassis.errors import Invalid
 
-    with ServiceRpcProxy("compliance", platform.compliance_config) as compliance:
+    with ServiceRpcProxy("compliance", platform.configs["compliance"]) as compliance:
         with pytest.raises(Invalid):
             compliance.run_expiry_sweep((TODAY + timedelta(days=1)).isoformat())

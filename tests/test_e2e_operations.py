@@ -11,7 +11,7 @@ def test_health_and_readiness(platform):
     assert ready.json()["checks"] == {service: "ok" for service in (
         "gateway", "identity", "compliance", "shifts", "payroll")}
 
-    platform.identity.stop()  # identity goes away: the platform is not ready
+    platform.containers["identity"].stop()  # identity goes away: the platform is not ready
     not_ready = api.get("/readyz")
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["identity"].startswith("unavailable")

@@ -92,7 +92,7 @@ def test_release_order_booking_and_refusals(platform, api, hospital, active_work
     assert refused["rules"] == ["outside-priority-window"]
 
     # The window ends (the timer, run as of an hour later): the whole bank sees it.
-    with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
+    with ServiceRpcProxy("shifts", platform.configs["shifts"]) as shifts:
         shifts.run_timers((datetime.now(UTC) + timedelta(minutes=61)).isoformat())
     assert api.get(f"/v1/shifts/{shift['id']}", token=ctx["coordinator"]).json()["release_stage"] == "bank"
     available = api.get("/v1/shifts/available", token=bob_token).json()["items"]
@@ -222,7 +222,7 @@ def test_a_site_may_waive_approval_and_cascade_automatically(platform, api, hosp
                                                 publish={"to": "bank"}), token=ctx["coordinator"])
     later = api.created("/v1/shifts", shift_body(ctx, datetime.now(UTC) + timedelta(days=5),
                                                  publish={"to": "bank"}), token=ctx["coordinator"])
-    with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
+    with ServiceRpcProxy("shifts", platform.configs["shifts"]) as shifts:
         shifts.run_timers()
     assert api.get(f"/v1/shifts/{soon['id']}", token=ctx["coordinator"]).json()["agency_tier"] == 1
     assert api.get(f"/v1/shifts/{later['id']}", token=ctx["coordinator"]).json()["status"] == "open"
@@ -243,7 +243,7 @@ def test_a_booked_shift_completes_when_it_ends_and_its_steps_are_recorded(
                         token=ctx["coordinator"])
     assert api.get("/v1/shifts/available?max_distance_km=0.001", token=ada_token).json()["items"] == []
     api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": ada["id"]}, token=ctx["coordinator"])
-    with ServiceRpcProxy("shifts", platform.shifts_config) as shifts:
+    with ServiceRpcProxy("shifts", platform.configs["shifts"]) as shifts:
         shifts.run_timers((start + timedelta(hours=7)).isoformat())  # not ended yet
         assert api.get(f"/v1/shifts/{shift['id']}", token=ctx["coordinator"]).json()["status"] == "booked"
         shifts.run_timers((start + timedelta(hours=8)).isoformat())

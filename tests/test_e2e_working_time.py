@@ -3,11 +3,10 @@ that breaks it is refused naming it, and the boundary case is booked. The worker
 schedule counts, across every organisation of the bank. Times are Europe/London."""
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-LONDON = ZoneInfo("Europe/London")
+from chassis.clock import LONDON
 
 
 def monday_ahead(weeks=2):

@@ -5,10 +5,22 @@ call it, where it acts, its body, query and response schemas, whether creates
 honour `Idempotency-Key`); the same declarations generate the OpenAPI document.
 The pipeline runs every request the same way, in API.md's order:
 
-    request id -> authenticate -> role check -> parse and validate -> scope check
-    -> idempotency -> handler -> response schema
+    request id -> authenticate -> role check -> path resource scope -> body/query ids
+    -> validation -> idempotency -> handler
 
 and turns every failure into problem+json. Handlers only translate and delegate.
+
+What the gateway decides, per route, is declared there: `roles` (who may call at all),
+`scope` (where the request acts: the caller must hold one of `roles` over it) and
+`capacities` (name -> roles: in which capacities the caller acts over the path's resource,
+handed to the service as a `chassis.auth.Actor`). What depends on the resource's own state
+(a worker books only itself, an agency only shifts cascaded to it) is the service's to
+decide, in its `access.py`.
+
+What crosses to a service is the validated body and query (`call.body`, `call.query`), keyed
+by their JSON names: strings trimmed, decimals as `Decimal` and times as `datetime` (nameko's
+JSON serializer, kombu's, carries both as typed values), never the raw JSON. The service loads
+them again with the same schema, which accepts its own output, so the edge is not the only wall.
 """
 
 import functools
@@ -28,7 +40,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.wrappers import Request, Response
 
 from chassis import tokens
-from chassis.auth import Principal
+from chassis.auth import Actor, Principal
 from chassis.context import CORRELATION_KEY
 from chassis.db import IDEMPOTENCY_KEY
 from chassis.errors import DomainError
@@ -111,8 +123,11 @@ class RouteSpec:
     response: type | None = None
     status: int = 200
     scope: object = None
+    capacities: dict = field(default_factory=dict)  # name -> roles, over the path's resource
     idempotent: bool = False
     tags: list = field(default_factory=list)
+    responses: dict = field(default_factory=dict)  # status -> description, beyond what the pipeline answers
+    media_type: str = "application/json"  # of the success response; other types return a werkzeug Response
 
 
 ROUTES: list[RouteSpec] = []
@@ -124,25 +139,35 @@ class Call:
     """What a handler gets: who calls, with what, where."""
 
     principal: Principal | None
-    body: dict
+    body: dict  # validated, keyed by JSON names (see the module docstring)
     query: dict
     path: dict
     request: Request
     request_id: str
     scopes: list = field(default_factory=list)
-    raw_body: dict = field(default_factory=dict)  # the JSON as sent (for RPC: validated again there)
-    raw_query: dict = field(default_factory=dict)
+    actor: Actor | None = None
+
+    @property
+    def actor_dict(self):
+        return self.actor.to_dict()
+
+    def scope_ids(self, roles):
+        """For list filters: None if the caller's grants are unrestricted, else sorted ids per level."""
+        ids = self.principal.scope_ids(roles)
+        return None if ids is None else {kind: sorted(values) for kind, values in ids.items()}
 
 
 def route(method, path, *, roles=None, body=None, query=None, response=None, status=200,
-          scope=None, idempotent=False, tags=()):
+          scope=None, capacities=None, idempotent=False, tags=(), responses=None,
+          media_type="application/json"):
     werkzeug_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
     def decorator(fn):
         spec = RouteSpec(
             method=method, path=path, name=fn.__name__, summary=(fn.__doc__ or "").strip(),
             roles=roles if roles in (None, ANY_ROLE) else tuple(roles), body=body, query=query,
-            response=response, status=status, scope=scope, idempotent=idempotent, tags=list(tags),
+            response=response, status=status, scope=scope, capacities=dict(capacities or {}),
+            idempotent=idempotent, tags=list(tags), responses=dict(responses or {}), media_type=media_type,
         )
         ROUTES.append(spec)
 
@@ -188,11 +213,16 @@ def read_json_body(request):
 
 
 def load(schema_cls, data, partial=False):
+    """Validate, and key the result by JSON names again (`from`, not `from_`) so that it can be
+    forwarded and loaded once more by the service with the same schema."""
+    schema = schema_cls()
     try:
-        return schema_cls().load(data, partial=partial)
+        loaded = schema.load(data, partial=partial)
     except ValidationError as exc:
         errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         raise validation_error(errors) from exc
+    return {(schema.fields[name].data_key or name) if name in schema.fields else name: value
+            for name, value in loaded.items()}
 
 
 def query_dict(request, schema_cls):
@@ -251,7 +281,11 @@ def _run_pipeline(service, spec, handler, request, path_values):
                                                request_id), resolve)
             query = load(spec.query, raw_query) if spec.query else {}
             body = load(spec.body, raw_body, partial=spec.method == "PATCH") if spec.body else {}
-            call = Call(principal, body, query, path_values, request, request_id, scopes, raw_body, raw_query)
+            actor = None
+            if principal is not None:
+                actor = Actor.of(principal, spec.capacities,
+                                 scopes[0] if isinstance(spec.scope, access.PathRef) else None)
+            call = Call(principal, body, query, path_values, request, request_id, scopes, actor)
             key = request.headers.get("Idempotency-Key") if spec.idempotent else None
             if key:
                 idempotency = service.idempotency.claim(
@@ -266,6 +300,8 @@ def _run_pipeline(service, spec, handler, request, path_values):
             outcome_unknown = True
             result = handler(service, call)
             outcome_unknown = False
+            if isinstance(result, Response):  # not JSON (e.g. a CSV export): answered as it is
+                return result
             status = spec.status
             if isinstance(result, tuple):
                 status, result = result

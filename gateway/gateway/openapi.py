@@ -41,9 +41,9 @@ def build_spec():
             "responses": {str(route.status): {"description": "Success"}},
             "parameters": [],
         }
-        if route.response is not None:
+        if route.response is not None or route.media_type != "application/json":
             operation["responses"][str(route.status)]["content"] = {
-                "application/json": {"schema": route.response}
+                route.media_type: {"schema": route.response or {"type": "string"}}
             }
         for status, text in ((400, "Malformed JSON"), (422, "Validation error")):
             if route.body is not None or route.query is not None:
@@ -72,6 +72,8 @@ def build_spec():
                 "in": "header", "name": "Idempotency-Key", "required": False,
                 "schema": {"type": "string", "maxLength": 200},
             })
+        for status, text in route.responses.items():
+            operation["responses"][str(status)] = {"description": text, "content": problem}
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     for path, operations in sorted(paths.items()):
         spec.path(path=path, operations=operations)

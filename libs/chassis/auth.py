@@ -20,6 +20,9 @@ SCOPE_TYPES = ("platform", "bank", "organisation", "site")
 
 # Staff roles: everyone who works for a bank or its organisations rather than in shifts.
 STAFF_ROLES = ("bank_admin", "rota_coordinator", "timesheet_approver", "leadership")
+# Who runs a site's shifts, and who approves what they post (API.md "Roles and scope").
+COORDINATORS = ("rota_coordinator", "bank_admin")
+APPROVERS = ("timesheet_approver", "bank_admin")
 
 
 @dataclass(frozen=True)
@@ -124,3 +127,52 @@ class Principal:
             grants=tuple(Grant(**g) for g in data.get("roles", [])),
             worker_id=data.get("worker_id"),
         )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on a resource, and in which capacities, as the gateway established them.
+
+    A route declares its capacities by name (`capacities={"site": ("rota_coordinator",
+    "bank_admin"), "worker": ("worker",)}`); the gateway grants each one the caller holds over
+    the resource in the path (chassis.auth.Principal.may) and passes the Actor to the service.
+    The service then applies the rules of each capacity in one module of its own (e.g.
+    `shifts/access.py`: "a worker books only itself, on an instant-book shift"). An RPC that
+    acts for a caller takes the Actor as a required argument, so a missing one is refused,
+    never read as "unrestricted" (DESIGN.md rule 8).
+    """
+
+    user_id: str
+    capacities: frozenset = frozenset()
+    worker_id: str | None = None
+    agency_ids: tuple = ()  # the agency organisations the caller acts for, in the resource's bank
+
+    def acts_as(self, capacity):
+        return capacity in self.capacities
+
+    def to_dict(self):
+        return {"user_id": self.user_id, "capacities": sorted(self.capacities),
+                "worker_id": self.worker_id, "agency_ids": list(self.agency_ids)}
+
+    @classmethod
+    def from_dict(cls, data):
+        """The Actor an RPC was given; Forbidden when there is none (never "anyone")."""
+        from chassis.errors import Forbidden
+
+        if not isinstance(data, dict) or not data.get("user_id"):
+            raise Forbidden("no caller: this call acts for someone and must say who")
+        return cls(user_id=data["user_id"], capacities=frozenset(data.get("capacities") or ()),
+                   worker_id=data.get("worker_id"), agency_ids=tuple(data.get("agency_ids") or ()))
+
+    @classmethod
+    def of(cls, principal, capacities, scope=None):
+        """The capacities (name -> roles) `principal` holds over `scope` (or anywhere, if None)."""
+        held = frozenset(
+            name for name, roles in capacities.items()
+            if (principal.may(roles, scope) if scope is not None else principal.has_any_role(roles))
+            and (name != "worker" or principal.worker_id is not None)
+        )
+        bank_id = scope.bank_id if scope is not None else None
+        agencies = tuple(sorted({g.scope_id for g in principal.grants if g.role == "agency"
+                                 and (bank_id is None or g.bank_id == bank_id)}))
+        return cls(principal.user_id, held, principal.worker_id, agencies)

@@ -1,19 +1,52 @@
-"""Shift rules, pure: posting, release order, who may book now, booking refusals.
+"""Shift rules, pure: the lifecycle, posting, release order, who may book now, refusals.
 
 Times are aware datetimes; durations are elapsed time (working_time.py).
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from chassis.errors import Conflict
 from shifts.working_time import RULES as WORKING_TIME_RULES
 from shifts.working_time import Shift as Interval
 from shifts.working_time import broken_rules, overlaps
 
+# --- the lifecycle (API.md "Shifts": draft -> pending_approval -> open -> booked -> completed;
+# cancelled from any state before completed; open -> agency when cascaded) ---------------------
+#
+# Every status change is one of these named moves: the statuses it may start from, and
+# those it may lead to. use_cases.py changes a shift's status only through `move`.
+MOVES = {
+    "post": ((None,), ("draft", "pending_approval", "open")),
+    "publish": (("draft",), ("open", "pending_approval")),  # pending when the site wants approval
+    "approve": (("pending_approval",), ("open", "draft")),  # open if a release was asked for
+    "cascade": (("open", "agency"), ("agency",)),  # to a (higher) agency tier
+    "book": (("open", "agency"), ("booked",)),
+    "complete": (("booked",), ("completed",)),  # its end has passed
+    "cancel": (("draft", "pending_approval", "open", "agency", "booked"), ("cancelled",)),
+}
+MOVED = {"post": "posted", "publish": "published", "approve": "approved", "cascade": "cascaded",
+         "book": "booked", "complete": "completed", "cancel": "cancelled"}
 STATUSES = ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")
-BOOKABLE = ("open", "agency")
+TRANSITIONS = {status: {to for starts, ends in MOVES.values() if status in starts for to in ends}
+               for status in STATUSES}
+BOOKABLE = MOVES["book"][0]
+WORKING = ("booked", "completed")  # counted in a worker's schedule
+
+
+def move(name, current, target):
+    """The status `target` if move `name` may take a `current` shift there; Conflict if not."""
+    starts, ends = MOVES[name]
+    if current not in starts:
+        article = "an" if current and current[0] in "aeiou" else "a"
+        raise Conflict(f"{article} {current} shift cannot be {MOVED[name]}")
+    if target not in ends:
+        raise ValueError(f"{name} leads to {ends}, not {target}")  # a bug, not the caller's fault
+    return target
+
+
 MAX_SHIFT_LENGTH = timedelta(hours=24)
 LATE_CANCELLATION = timedelta(hours=72)
 DEFAULT_PRIORITY_MINUTES = 60
@@ -59,15 +92,74 @@ def is_violation(hourly_rate, standard_rate):
     return Decimal(hourly_rate) > Decimal(standard_rate)
 
 
-def status_after_posting(violation, publish, policy):
-    """A rate violation waits for approval; so does a release where the site requires it."""
+def status_after_posting(violation, publish, policy, retrospective=False):
+    """A rate violation waits for approval; so does a release where the site requires it.
+    A retrospective shift opens only to be booked at once to its worker."""
+    if retrospective:
+        return "open"
     if violation or (publish and policy.approval_before_release):
         return "pending_approval"
     return "open" if publish else "draft"
 
 
-def status_after_approval(publish):
-    return "open" if publish else "draft"
+def status_after_publishing(policy):
+    return "pending_approval" if policy.approval_before_release else "open"
+
+
+def status_after_approval(awaited):
+    """A shift that waited with a release asked for opens; one that waited without, is a draft."""
+    return "open" if awaited is not None and awaited.to != "agency" else "draft"
+
+
+@dataclass(frozen=True)
+class AwaitedRelease:
+    """A release asked for that waits for an approver: to a priority group or the whole bank
+    (the shift waits in `pending_approval`), or to an agency tier (the shift stays open to the
+    bank meanwhile). Stored with the shift (`Shift.awaited_release`) until approved or dropped."""
+
+    to: str  # priority | bank | agency
+    priority_group_id: str | None = None
+    priority_minutes: int | None = None
+    tier: int | None = None
+
+    @classmethod
+    def from_publish(cls, publish):
+        return cls(publish["to"], publish.get("priority_group_id"), publish.get("priority_minutes"))
+
+    @classmethod
+    def from_json(cls, data):
+        return None if data is None else cls(**{k: data.get(k) for k in ("to", "priority_group_id",
+                                                                         "priority_minutes", "tier")})
+
+    def to_json(self):
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @property
+    def is_cascade(self):
+        return self.to == "agency"
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What approving a shift does now: which parts it approves, and the move it makes."""
+
+    approves: tuple  # of "rate", "release", "cascade"
+    move: str | None  # "approve" (out of pending_approval), "cascade", or None (rate alone)
+
+
+def approval(status, violation_pending, awaited):
+    """Approve whatever the shift awaits: its rate (also on a retrospective, booked or completed
+    shift), a release the site requires approval for, or a requested agency cascade. Conflict
+    when it awaits nothing."""
+    approves = ("rate",) if violation_pending and status != "cancelled" else ()
+    move_name = None
+    if status == "pending_approval":
+        approves, move_name = approves + ("release",), "approve"
+    elif awaited is not None and awaited.is_cascade and status in BOOKABLE:
+        approves, move_name = approves + ("cascade",), "cascade"
+    if not approves:
+        raise Conflict(f"a {status} shift has nothing awaiting approval")
+    return Approval(approves, move_name)
 
 
 @dataclass(frozen=True)

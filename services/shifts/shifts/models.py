@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chassis.tables import new_id
+from shifts.domain import AwaitedRelease
 
 
 class Base(DeclarativeBase):
@@ -98,7 +99,9 @@ class Shift(Base):
     priority_group_id: Mapped[str | None] = mapped_column(ForeignKey("priority_groups.id"))
     priority_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     agency_tier: Mapped[int | None] = mapped_column(Integer)
-    requested_release: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # A release asked for that waits for an approver: read and written only as the domain's
+    # AwaitedRelease, through the `awaited` property below.
+    awaited_release: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     worker_id: Mapped[str | None] = mapped_column(String(36))
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     booked_by: Mapped[str | None] = mapped_column(String(36))
@@ -109,6 +112,14 @@ class Shift(Base):
     created_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                  server_default=func.now())
+
+    @property
+    def awaited(self):
+        return AwaitedRelease.from_json(self.awaited_release)
+
+    @awaited.setter
+    def awaited(self, release):
+        self.awaited_release = None if release is None else release.to_json()
 
 
 class ShiftStep(Base):

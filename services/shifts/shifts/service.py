@@ -1,26 +1,24 @@
-"""Shifts' nameko entrypoints: fetch remote facts, validate, delegate, return dicts."""
+"""Shifts' nameko entrypoints: fetch remote facts, validate, delegate, return dicts.
+
+RPCs that act for a caller take the gateway's `actor` (chassis.auth.Actor) as a required
+argument; what it may do is decided in access.py."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from chassis.errors import Conflict, Forbidden, Invalid, NotFound
+from chassis.auth import Actor
+from chassis.clock import london_date, now
+from chassis.errors import Conflict, Invalid, NotFound
 from chassis.handlers import event_handler
 from chassis.rpc import domain_rpc
 from chassis.schemas import PageQuery, load_or_invalid
 from chassis.service import StaffbankService
-from shifts import domain, schemas, use_cases
-from shifts.models import Shift, Site
+from shifts import access, domain, queries, schemas, use_cases
+from shifts.models import Shift
 
 TIMER_SECONDS = 15  # priority windows, completions and automatic cascades are this punctual
-LONDON = ZoneInfo("Europe/London")
-
-
-def london_date(moment):
-    """Compliance is judged per calendar day in Europe/London."""
-    return moment.astimezone(LONDON).date()
 
 
 class ShiftsService(StaffbankService):
@@ -32,11 +30,7 @@ class ShiftsService(StaffbankService):
     # --- remote facts, fetched before a transaction ---------------------------------
 
     def _site(self, site_id):
-        site = self.db.session.get(Site, site_id)
-        if site is not None:
-            return {"id": site.id, "organisation_id": site.organisation_id, "bank_id": site.bank_id,
-                    "latitude": site.latitude, "longitude": site.longitude}
-        found = self.identity.get_site(site_id)
+        found = queries.site_of(self.db.session, site_id) or self.identity.get_site(site_id)
         if found is None:
             raise Invalid("no such site", errors={"site_id": ["Does not exist."]})
         return found
@@ -70,117 +64,123 @@ class ShiftsService(StaffbankService):
     # --- posting and release --------------------------------------------------------
 
     @domain_rpc
-    def post_shift(self, payload, actor_id=None):
+    def post_shift(self, payload, actor):
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.ShiftCreate(), payload)
         site = self._site(data["site_id"])
         standard = self.payroll.standard_rate(site["bank_id"], data["staff_type"], data["grade"],
                                               data["starts_at"].isoformat(), data["ends_at"].isoformat())
         candidate = None
         if data.get("worker_id"):  # retrospective: compliance as it stands when recorded
-            worker, candidate = self._candidate(data["worker_id"], data["staff_type"],
-                                                london_date(use_cases.now()))
-            if worker["bank_id"] != site["bank_id"]:
-                raise Forbidden("that worker lies outside this bank")
-        at = use_cases.now()
+            worker, candidate = self._candidate(data["worker_id"], data["staff_type"], london_date(now()))
+            access.check_booked_worker(actor, "site", site["bank_id"], worker)
+        at = now()
         with self.db.unit_of_work() as uow:
-            use_cases.save_site(uow.session, site)
-            shift = use_cases.post_shift(uow, data, site, standard, actor_id, at)
+            shift = use_cases.post_shift(uow, data, site, standard, actor.user_id, at)
             if candidate is None:
-                return use_cases.shift_view(shift)
-            return use_cases.book(uow, shift.id, data["worker_id"], candidate, actor_id, at,
+                return queries.shift_view(shift)
+            return use_cases.book(uow, shift.id, data["worker_id"], candidate, actor.user_id, at,
                                   complete_if_ended=True)
 
     @domain_rpc
-    def publish_shift(self, shift_id, payload, actor_id=None):
+    def publish_shift(self, shift_id, payload, actor):
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.Publish(), payload)
         with self.db.unit_of_work() as uow:
-            return use_cases.publish_shift(uow, shift_id, data, actor_id, use_cases.now())
+            return use_cases.publish_shift(uow, shift_id, data, actor.user_id, now())
 
     @domain_rpc
-    def approve_shift(self, shift_id, payload, actor_id=None):
+    def approve_shift(self, shift_id, payload, actor):
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.Approval(), payload)
         with self.db.unit_of_work() as uow:
-            return use_cases.approve_shift(uow, shift_id, data["reason"], actor_id, use_cases.now())
+            return use_cases.approve_shift(uow, shift_id, data["reason"], actor.user_id, now())
 
     @domain_rpc
-    def cascade_shift(self, shift_id, payload, may_approve=False, actor_id=None):
+    def cascade_shift(self, shift_id, payload, actor):
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.Cascade(), payload)
         with self.db.unit_of_work() as uow:
-            return use_cases.cascade_shift(uow, shift_id, data["tier"], may_approve, actor_id,
-                                           use_cases.now())
+            return use_cases.cascade_shift(uow, shift_id, data["tier"], access.may_cascade_unapproved(actor),
+                                           actor.user_id, now())
 
     @domain_rpc
-    def cancel_shift(self, shift_id, payload, side="site", actor_id=None, worker_id=None):
-        """`side`: site or worker; a worker may cancel only its own booking."""
+    def cancel_shift(self, shift_id, payload, actor):
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.Cancellation(), payload)
-        if side == "worker" and self._shift(shift_id).worker_id != worker_id:
-            raise Forbidden("a worker may cancel only its own booking")
+        side = access.cancelling_side(actor, self._shift(shift_id))
         with self.db.unit_of_work() as uow:
-            return use_cases.cancel_shift(uow, shift_id, data["reason"], side, actor_id, use_cases.now())
+            return use_cases.cancel_shift(uow, shift_id, data["reason"], side, actor.user_id, now())
 
     # --- applications and booking ---------------------------------------------------
 
     @domain_rpc
-    def book_shift(self, shift_id, payload, actor_id=None, as_worker=None, as_agencies=None):
-        """A coordinator books any worker of the bank; a worker (`as_worker` = its id) books
-        itself on an instant-book shift where the site allows it; an agency (`as_agencies` =
-        its organisation ids) books a worker on a shift cascaded to its tier."""
+    def book_shift(self, shift_id, payload, actor):
+        """A site books any worker of the bank, a worker itself, an agency its own (access.py)."""
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.Booking(), payload)
         shift = self._shift(shift_id)
-        if as_agencies is not None:
-            use_cases.check_agency_may_book(self.db.session, shift, as_agencies)
-        if as_worker is not None:
-            if data["worker_id"] != as_worker:
-                raise Forbidden("a worker books only itself")
-            if not (shift.instant_book and use_cases.policy_of(self.db.session, shift.site_id)
-                    .instant_book_allowed):
-                raise Forbidden("this shift is not instant-book: apply instead")
+        capacity = access.booking_capacity(actor)
+        session = self.db.session
+        access.check_booking(actor, capacity, shift, data["worker_id"],
+                             queries.policy_of(session, shift.site_id).instant_book_allowed,
+                             queries.agency_tier(session, actor.agency_ids, shift.bank_id)
+                             if capacity == "agency" else None)
         worker, candidate = self._candidate(data["worker_id"], shift.staff_type, london_date(shift.starts_at))
-        if worker["bank_id"] != shift.bank_id:
-            raise Forbidden("that worker lies outside this bank")
-        if as_agencies is not None and worker.get("agency_id") not in as_agencies:
-            raise Forbidden("an agency books only its own workers")
+        access.check_booked_worker(actor, capacity, shift.bank_id, worker)
         with self.db.unit_of_work() as uow:
-            return use_cases.book(uow, shift_id, data["worker_id"], candidate, actor_id, use_cases.now())
+            return use_cases.book(uow, shift_id, data["worker_id"], candidate, actor.user_id, now())
 
     @domain_rpc
-    def apply(self, shift_id, worker_id):
+    def apply(self, shift_id, actor):
+        worker_id = access.acting_worker(Actor.from_dict(actor))
         shift = self._shift(shift_id)
         _, candidate = self._candidate(worker_id, shift.staff_type, london_date(shift.starts_at))
         with self.db.unit_of_work() as uow:
-            return use_cases.apply(uow, shift_id, worker_id, candidate, use_cases.now())
+            return use_cases.apply(uow, shift_id, worker_id, candidate, now())
 
     @domain_rpc
     def list_applications(self, shift_id, query=None):
         data = load_or_invalid(PageQuery(), query or {})
         self._shift(shift_id)
-        return use_cases.list_applications(self.db.session, shift_id, data["limit"], data["cursor"])
+        return queries.list_applications(self.db.session, shift_id, data["limit"], data["cursor"])
 
     # --- reading --------------------------------------------------------------------
 
     @domain_rpc
-    def get_shift(self, shift_id, for_worker=None):
-        return use_cases.get_shift(self.db.session, shift_id, for_worker)
+    def get_shift(self, shift_id, actor):
+        for_worker = access.shift_seen_as_worker(Actor.from_dict(actor))
+        return queries.get_shift(self.db.session, shift_id, for_worker)
+
+    @domain_rpc
+    def shift_facts(self, shift_id):
+        """A shift as it stands now, for another service deciding on it (payroll: may this
+        timesheet be submitted?); None if there is no such shift. No caller: a service asks."""
+        try:
+            return queries.get_shift(self.db.session, shift_id)
+        except NotFound:
+            return None
 
     @domain_rpc
     def shift_steps(self, shift_id):
-        return use_cases.shift_steps(self.db.session, shift_id)
+        return queries.shift_steps(self.db.session, shift_id)
 
     @domain_rpc
     def resolve_scope(self, kind, resource_id):
         if kind != "shift":
             raise ValueError(f"shifts resolves shifts, not {kind}")
-        return use_cases.resolve_shift(self.db.session, resource_id)
+        return queries.resolve_shift(self.db.session, resource_id)
 
     @domain_rpc
     def list_shifts(self, query, scope_ids=None):
         data = load_or_invalid(schemas.ShiftQuery(), query)
-        return use_cases.list_shifts(self.db.session, data, scope_ids)
+        return queries.list_shifts(self.db.session, data, scope_ids)
 
     @domain_rpc
-    def list_agency_shifts(self, query, organisation_ids, bank_ids):
+    def list_agency_shifts(self, query, actor):
+        actor = Actor.from_dict(actor)
         data = load_or_invalid(PageQuery(), query)
-        return use_cases.list_agency_shifts(self.db.session, data, organisation_ids, bank_ids)
+        return queries.list_agency_shifts(self.db.session, data, list(actor.agency_ids))
 
     @domain_rpc
     def put_agency_tier(self, organisation_id, payload):
@@ -194,10 +194,11 @@ class ShiftsService(StaffbankService):
     @domain_rpc
     def list_rate_violations(self, query, scope_ids=None):
         data = load_or_invalid(schemas.RateViolationQuery(), query)
-        return use_cases.list_rate_violations(self.db.session, data, scope_ids)
+        return queries.list_rate_violations(self.db.session, data, scope_ids)
 
     @domain_rpc
-    def available_shifts(self, worker_id, query):
+    def available_shifts(self, query, actor):
+        worker_id = access.acting_worker(Actor.from_dict(actor))
         data = load_or_invalid(schemas.AvailableQuery(), query)
         worker = self.identity.get_worker(worker_id)
         verdicts = {}
@@ -208,7 +209,7 @@ class ShiftsService(StaffbankService):
                 verdicts[day] = self._candidate(worker_id, worker["staff_type"], day)[1]
             return verdicts[day]
 
-        return use_cases.available_shifts(self.db.session, worker, candidate_for, data, use_cases.now())
+        return queries.available_shifts(self.db.session, worker, candidate_for, data, now())
 
     # --- policies and priority groups -----------------------------------------------
 
@@ -217,13 +218,11 @@ class ShiftsService(StaffbankService):
         data = load_or_invalid(schemas.PolicyUpdate(), payload, partial=True)
         site = self._site(site_id)
         with self.db.unit_of_work() as uow:
-            use_cases.save_site(uow.session, site)
-            return use_cases.put_policy(uow, site_id, data)
+            return use_cases.put_policy(uow, site, data)
 
     @domain_rpc
     def get_policy(self, site_id):
-        return schemas.Policy().dump({"site_id": site_id,
-                                      **use_cases.policy_of(self.db.session, site_id).__dict__})
+        return queries.policy_view(self.db.session, site_id)
 
     @domain_rpc
     def create_priority_group(self, payload):
@@ -243,18 +242,18 @@ class ShiftsService(StaffbankService):
 
     @timer(interval=TIMER_SECONDS)
     def move_shifts_on(self):
-        self.run_timers()
+        """Each shift's move commits on its own here (a timer is not a call)."""
+        self._move_shifts_on(now())
 
     @domain_rpc
     def run_timers(self, at=None):
+        """The timers' moves as of `at` (operators and tests); in one transaction, as any call."""
+        self._move_shifts_on(datetime.fromisoformat(at) if at else now())
+
+    def _move_shifts_on(self, at):
         """End priority windows, complete ended shifts, cascade where policy says. Safe on
-        every replica: each move re-checks its shift under the row lock. `at` lets operators
-        (and tests) run them as of another moment."""
-        at = datetime.fromisoformat(at) if at else use_cases.now()
-        windows, ended, cascades = use_cases.due(self.db.session, at)
-        self.db.session.rollback()
-        for move, shift_ids in ((use_cases.end_priority_window, windows),
-                                (use_cases.complete_if_ended, ended), (use_cases.auto_cascade, cascades)):
+        every replica: each move re-checks its shift under the row lock."""
+        for move, shift_ids in zip(use_cases.TIMER_MOVES, queries.due(self.db.session, at), strict=True):
             for shift_id in shift_ids:
                 try:
                     with self.db.unit_of_work() as uow:

@@ -3,6 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from chassis.errors import Conflict
 from shifts import domain
 from shifts.domain import Candidate, Policy, Release, booking_refusals, open_to_worker
 
@@ -81,3 +84,36 @@ def test_late_cancellation_is_inside_72_hours():
 def test_distance():
     manchester, leeds = (53.4808, -2.2426), (53.8008, -1.5491)
     assert 55 < domain.distance_km(*manchester, *leeds) < 60
+
+
+# --- the lifecycle ---------------------------------------------------------------------
+
+def test_every_status_change_is_a_named_move_of_the_table():
+    assert domain.TRANSITIONS == {
+        "draft": {"pending_approval", "open", "cancelled"},
+        "pending_approval": {"open", "draft", "cancelled"},
+        "open": {"agency", "booked", "cancelled"},
+        "agency": {"agency", "booked", "cancelled"},
+        "booked": {"completed", "cancelled"},
+        "completed": set(),
+        "cancelled": set(),
+    }
+    assert domain.move("book", "open", "booked") == "booked"
+    with pytest.raises(Conflict, match="a booked shift cannot be booked"):
+        domain.move("book", "booked", "booked")
+    with pytest.raises(Conflict, match="an agency shift cannot be published"):
+        domain.move("publish", "agency", "open")
+    with pytest.raises(ValueError):  # a move never leads elsewhere than the table says
+        domain.move("cancel", "open", "draft")
+
+
+def test_approval_approves_whatever_the_shift_awaits():
+    bank = domain.AwaitedRelease("bank")
+    cascade = domain.AwaitedRelease("agency", tier=2)
+    assert domain.approval("pending_approval", True, bank) == domain.Approval(("rate", "release"), "approve")
+    assert domain.status_after_approval(bank) == "open" and domain.status_after_approval(None) == "draft"
+    assert domain.approval("open", False, cascade) == domain.Approval(("cascade",), "cascade")
+    assert domain.approval("booked", True, None) == domain.Approval(("rate",), None)
+    with pytest.raises(Conflict):
+        domain.approval("open", False, None)
+    assert domain.AwaitedRelease.from_json(cascade.to_json()) == cascade

@@ -1,13 +1,12 @@
 """Working-time rules at booking (DESIGN.md "Working time at booking"): each rule refused and at its limit."""
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from chassis.clock import LONDON
 from shifts.working_time import RULES, Shift, broken_rules, overlaps
 
-LONDON = ZoneInfo("Europe/London")
 MONDAY = date(2026, 6, 1)  # a Monday in summer time, far from any clock change
 
 

@@ -1,0 +1,1 @@
+"""The gateway's routes, one mixin per backend service (GatewayService combines them)."""

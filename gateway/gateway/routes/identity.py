@@ -1,0 +1,73 @@
+"""Accounts, tokens, the bank tree and workers (identity).
+
+A mixin of GatewayService: each method is one route of API.md, declared with `@route`
+(roles, where it acts, schemas); the handler only translates and delegates by RPC."""
+
+from chassis.auth import STAFF_ROLES
+from gateway.access import BodyRef, GrantRefs, PathRef
+from gateway.http import ANY_ROLE, route
+from identity import schemas as identity_schemas
+
+
+class IdentityRoutes:
+    @route("POST", "/v1/auth/token", body=identity_schemas.LoginRequest,
+           response=identity_schemas.TokenResponse, tags=["identity"])
+    def issue_token(self, call):
+        """Exchange email and password for a bearer token."""
+        return self.identity.issue_token(call.body)
+
+    @route("GET", "/v1/me", roles=ANY_ROLE, response=identity_schemas.User, tags=["identity"])
+    def me(self, call):
+        """The caller's account, role grants and worker id."""
+        return call.principal.to_dict()
+
+    @route("POST", "/v1/banks", roles=("platform_admin",), body=identity_schemas.BankCreate,
+           response=identity_schemas.Bank, status=201, idempotent=True, tags=["identity"])
+    def create_bank(self, call):
+        """Create a bank."""
+        return self.identity.create_bank(call.body)
+
+    @route("POST", "/v1/organisations", roles=("bank_admin",), body=identity_schemas.OrganisationCreate,
+           response=identity_schemas.Organisation, status=201, scope=BodyRef("bank_id", "bank"),
+           idempotent=True, tags=["identity"])
+    def create_organisation(self, call):
+        """Create an organisation (trust, practice, hub or agency) in a bank."""
+        return self.identity.create_organisation(call.body)
+
+    @route("POST", "/v1/sites", roles=("bank_admin",), body=identity_schemas.SiteCreate,
+           response=identity_schemas.Site, status=201, scope=BodyRef("organisation_id", "organisation"),
+           idempotent=True, tags=["identity"])
+    def create_site(self, call):
+        """Create a site of an organisation."""
+        return self.identity.create_site(call.body)
+
+    @route("POST", "/v1/users", roles=("bank_admin",), body=identity_schemas.UserCreate,
+           response=identity_schemas.User, status=201, scope=GrantRefs("roles"), idempotent=True,
+           tags=["identity"])
+    def create_user(self, call):
+        """Create a staff account with role grants inside the caller's scope."""
+        return self.identity.create_user(call.body)
+
+    @route("POST", "/v1/workers", body=identity_schemas.WorkerRegistration, response=identity_schemas.Worker,
+           status=201, idempotent=True, tags=["identity"])
+    def register_worker(self, call):
+        """A worker registers itself with a bank (no token needed)."""
+        return self.identity.register_worker(call.body)
+
+    @route("GET", "/v1/workers", roles=STAFF_ROLES, query=identity_schemas.WorkerListQuery,
+           response=identity_schemas.WorkerList, tags=["identity"])
+    def list_workers(self, call):
+        """Workers of the banks the caller works in (staff at any site of a bank see its workers)."""
+        return self.identity.list_workers(call.query, call.scope_ids(STAFF_ROLES))
+
+    @route("GET", "/v1/workers/{id}", roles=STAFF_ROLES + ("worker",), response=identity_schemas.Worker,
+           scope=PathRef("id", "worker"), tags=["identity"])
+    def get_worker(self, call):
+        """A worker's profile: the worker itself, or staff of its bank."""
+        return self.identity.get_worker(call.path["id"])
+
+    @route("PATCH", "/v1/workers/{id}", roles=("bank_admin",), body=identity_schemas.WorkerPatch,
+           response=identity_schemas.Worker, scope=PathRef("id", "worker"), tags=["identity"])
+    def update_worker(self, call):
+        """Change a worker's extra grades, 48-hour opt-out or travel distance."""
+        return self.identity.update_worker(call.path["id"], call.body)

@@ -1,0 +1,87 @@
+"""Who may do what to a shift: the checks this service makes, and why.
+
+Two places decide access, each for what only it can know:
+
+- The gateway, per route (`gateway/routes/shifts.py`): the roles that may call at all, the
+  scope the caller must hold them over (the shift's site, the body's site...), and the
+  capacities in which the caller acts over the shift, handed over as a `chassis.auth.Actor`:
+    `site`      rota_coordinator or bank_admin over the shift's site
+    `approver`  timesheet_approver or bank_admin over the shift's site
+    `staff`     any staff role over the shift's site
+    `worker`    a worker of the shift's bank (acting for itself)
+    `agency`    an agency user of the shift's bank (`actor.agency_ids`: its organisations)
+- This module: the rules that depend on the shift or the worker, which the gateway cannot see.
+
+Every function raises Forbidden (403), or NotFound (404) where a shift must stay unseen.
+"""
+
+from chassis.errors import Forbidden, NotFound
+from shifts import domain
+
+
+def booking_capacity(actor):
+    """Who books: a site books any worker of the bank; otherwise a worker books itself and
+    an agency books its own workers. The widest capacity the caller holds wins."""
+    for capacity in ("site", "worker", "agency"):
+        if actor.acts_as(capacity):
+            return capacity
+    raise Forbidden("you may not book this shift")
+
+
+def check_booking(actor, capacity, shift, worker_id, instant_book_allowed, agency_tier):
+    """Before the worker is even looked up: may this caller book `worker_id` on `shift`?
+
+    - a worker books only itself, and only on an instant-book shift at a site that allows it
+      (otherwise it applies and a coordinator chooses);
+    - an agency sees only shifts cascaded to its tier or lower (anything else is as if it did
+      not exist: 404), and `check_booked_worker` then limits it to its own workers.
+    """
+    if capacity == "worker":
+        if worker_id != actor.worker_id:
+            raise Forbidden("a worker books only itself")
+        if not (shift.instant_book and instant_book_allowed):
+            raise Forbidden("this shift is not instant-book: apply instead")
+    if capacity == "agency" and (agency_tier is None or not domain.open_to_agency(
+            shift.status, domain.Release(shift.release_stage, agency_tier=shift.agency_tier), agency_tier)):
+        raise NotFound("no such shift")
+
+
+def check_booked_worker(actor, capacity, shift_bank_id, worker):
+    """Once the worker is known: only workers of the shift's bank, and an agency's own."""
+    if worker["bank_id"] != shift_bank_id:
+        raise Forbidden("that worker lies outside this bank")
+    if capacity == "agency" and worker.get("agency_id") not in actor.agency_ids:
+        raise Forbidden("an agency books only its own workers")
+
+
+def cancelling_side(actor, shift):
+    """The site cancels any shift of its own; a worker only the shift booked to it. The side
+    is recorded: a late cancellation counts against it (DESIGN.md "Cancellations")."""
+    if actor.acts_as("site"):
+        return "site"
+    if actor.acts_as("worker") and shift.worker_id == actor.worker_id:
+        return "worker"
+    raise Forbidden("a worker may cancel only its own booking")
+
+
+def may_cascade_unapproved(actor):
+    """An approver's cascade needs no second approval; a coordinator's waits for one where
+    the site's policy asks for it."""
+    return actor.acts_as("approver")
+
+
+def shift_seen_as_worker(actor):
+    """Staff of the site see every shift; a worker only open ones and its own (its id is
+    returned so the query can say which); anyone else nothing."""
+    if actor.acts_as("staff"):
+        return None
+    if actor.acts_as("worker"):
+        return actor.worker_id
+    raise Forbidden("you may not see this shift")
+
+
+def acting_worker(actor):
+    """The worker a worker-only call (apply, available shifts) acts for."""
+    if not actor.acts_as("worker"):
+        raise Forbidden("only a worker may do this")
+    return actor.worker_id

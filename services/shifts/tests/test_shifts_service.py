@@ -1,0 +1,206 @@
+"""The shifts service alone over real RPC, PostgreSQL and RabbitMQ, its RPC neighbours
+(identity, compliance, payroll) replaced by stand-ins on the test's vhost, as
+nameko-examples tests a service: its use cases without the other four services.
+The same flows across every real service are in tests/test_e2e_shifts.py."""
+
+from datetime import UTC, datetime, timedelta
+
+import eventlet
+import pytest
+import sqlalchemy as sa
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from chassis.engines import engine_for
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound
+from shifts.service import ShiftsService
+
+BANK, ORG, SITE = "bank-1", "org-1", "site-1"
+SITES = {SITE: {"id": SITE, "organisation_id": ORG, "bank_id": BANK, "latitude": 53.48, "longitude": -2.24}}
+WORKERS = {}
+INELIGIBLE = {}  # worker id -> compliance reasons
+STANDARD_RATE = "40.00"
+
+
+class StandInIdentity:
+    name = "identity"
+
+    @rpc
+    def get_site(self, site_id):
+        return SITES.get(site_id)
+
+    @rpc
+    def get_worker(self, worker_id):
+        if worker_id not in WORKERS:
+            raise NotFound("no such worker")
+        return WORKERS[worker_id]
+
+    @rpc
+    def resolve_scope(self, kind, resource_id):
+        return {"bank_id": BANK, "organisation_id": ORG} if resource_id == ORG else None
+
+    @rpc
+    def banks_of_workers(self, worker_ids):
+        return {w: WORKERS[w]["bank_id"] for w in worker_ids if w in WORKERS}
+
+
+class StandInCompliance:
+    name = "compliance"
+
+    @rpc
+    def check_eligibility(self, worker_id, staff_type, on):
+        reasons = INELIGIBLE.get(worker_id, [])
+        return {"eligible": not reasons, "reasons": reasons}
+
+
+class StandInPayroll:
+    name = "payroll"
+
+    @rpc
+    def standard_rate(self, bank_id, staff_type, grade, starts_at, ends_at):
+        return {"band": "day", "rate": STANDARD_RATE}
+
+
+def worker(worker_id, bank_id=BANK, **overrides):
+    WORKERS[worker_id] = {"id": worker_id, "bank_id": bank_id, "status": "active", "staff_type": "nurse",
+                          "grade": "Band 5", "extra_grades": [], "opted_out_of_48h": False,
+                          "agency_id": None, "max_travel_km": 50.0, "latitude": 53.47, "longitude": -2.25,
+                          **overrides}
+    return worker_id
+
+
+def actor(user_id="coordinator", *capacities, worker_id=None, agency_ids=()):
+    return {"user_id": user_id, "capacities": list(capacities), "worker_id": worker_id,
+            "agency_ids": list(agency_ids)}
+
+
+SITE_ACTOR = actor("coordinator", "site", "staff")
+APPROVER = actor("approver", "approver", "staff")
+
+
+@pytest.fixture
+def shifts_config(service_config):
+    return service_config(ShiftsService)
+
+
+@pytest.fixture
+def shifts(run_service, container_factory, shifts_config):
+    WORKERS.clear()
+    INELIGIBLE.clear()
+    for stand_in in (StandInIdentity, StandInCompliance, StandInPayroll):
+        container_factory(stand_in, shifts_config).start()
+    return run_service(ShiftsService, shifts_config)
+
+
+def shift_body(days=2, hours=8, **overrides):
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    return {"site_id": SITE, "staff_type": "nurse", "grade": "Band 5", "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=hours)).isoformat(), **overrides}
+
+
+def steps(shifts, shift_id):
+    return [s["step"] for s in shifts.shift_steps(shift_id)["items"]]
+
+
+def test_an_rpc_acting_for_a_caller_refuses_a_missing_one(shifts):
+    with pytest.raises(Forbidden):
+        shifts.post_shift(shift_body(publish={"to": "bank"}), None)
+    with pytest.raises(Forbidden):
+        shifts.book_shift("any", {"worker_id": "w"}, {"capacities": ["site"]})
+
+
+def test_a_shift_moves_from_draft_through_open_to_booked_and_completed(shifts):
+    draft = shifts.post_shift(shift_body(), SITE_ACTOR)
+    assert (draft["status"], draft["hourly_rate"], draft["rate_violation"]) == ("draft", STANDARD_RATE, False)
+    opened = shifts.publish_shift(draft["id"], {"to": "bank"}, SITE_ACTOR)
+    assert (opened["status"], opened["release_stage"]) == ("open", "bank")
+    with pytest.raises(Conflict, match="an open shift cannot be published"):
+        shifts.publish_shift(draft["id"], {"to": "bank"}, SITE_ACTOR)
+    booked = shifts.book_shift(draft["id"], {"worker_id": worker("w1")}, SITE_ACTOR)
+    assert (booked["status"], booked["worker_id"]) == ("booked", "w1")
+    shifts.run_timers((datetime.fromisoformat(booked["ends_at"]) + timedelta(minutes=1)).isoformat())
+    assert shifts.get_shift(draft["id"], SITE_ACTOR)["status"] == "completed"
+    with pytest.raises(Conflict, match="a completed shift cannot be cancelled"):
+        shifts.cancel_shift(draft["id"], {"reason": "too late"}, SITE_ACTOR)
+    assert steps(shifts, draft["id"]) == ["posted", "released to bank", "booked", "completed"]
+
+
+def test_a_rate_violation_waits_with_its_release_until_approved(shifts):
+    posted = shifts.post_shift(shift_body(hourly_rate="55.00", publish={"to": "bank"}), SITE_ACTOR)
+    assert (posted["status"], posted["rate_violation"]) == ("pending_approval", True)
+    with pytest.raises(Conflict, match="shift-not-open"):
+        shifts.book_shift(posted["id"], {"worker_id": worker("w1")}, SITE_ACTOR)
+    approved = shifts.approve_shift(posted["id"], {"reason": "winter pressure"}, APPROVER)
+    assert (approved["status"], approved["release_stage"], approved["violation_status"]) == (
+        "open", "bank", "approved")
+    with pytest.raises(Conflict, match="nothing awaiting approval"):
+        shifts.approve_shift(posted["id"], {"reason": "again"}, APPROVER)
+
+
+def test_a_coordinators_cascade_waits_for_an_approver_and_the_shift_stays_open(shifts, shifts_config):
+    posted = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+    asked = shifts.cascade_shift(posted["id"], {"tier": 2}, SITE_ACTOR)
+    assert (asked["status"], asked["agency_tier"]) == ("open", None)
+    cascaded = shifts.approve_shift(posted["id"], {"reason": "no bank cover"}, APPROVER)
+    assert (cascaded["status"], cascaded["agency_tier"]) == ("agency", 2)
+    with engine_for(shifts_config["DB_URL"]).connect() as conn:  # the request is dropped once done
+        assert conn.execute(sa.text("SELECT awaited_release FROM shifts")).scalar() is None
+
+
+def test_who_books_whom(shifts):
+    shift = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+    me = worker("w1")
+    as_worker = actor("user-w1", "worker", worker_id=me)
+    with pytest.raises(Forbidden, match="books only itself"):
+        shifts.book_shift(shift["id"], {"worker_id": worker("w2")}, as_worker)
+    with pytest.raises(Forbidden, match="not instant-book"):
+        shifts.book_shift(shift["id"], {"worker_id": me}, as_worker)
+    with pytest.raises(NotFound):  # not cascaded to any agency: unseen
+        shifts.book_shift(shift["id"], {"worker_id": me}, actor("agent", "agency", agency_ids=["agency-1"]))
+    with pytest.raises(Forbidden, match="outside this bank"):
+        shifts.book_shift(shift["id"], {"worker_id": worker("stranger", bank_id="bank-2")}, SITE_ACTOR)
+    instant = shifts.post_shift(shift_body(days=4, instant_book=True, publish={"to": "bank"}), SITE_ACTOR)
+    assert shifts.book_shift(instant["id"], {"worker_id": me}, as_worker)["worker_id"] == me
+
+
+def test_refusals_name_every_rule_broken_in_order(shifts):
+    INELIGIBLE[worker("w1", status="suspended")] = ["missing:dbs"]
+    shift = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+    with pytest.raises(Conflict) as refused:
+        shifts.book_shift(shift["id"], {"worker_id": "w1"}, SITE_ACTOR)
+    assert refused.value.extra["rules"] == ["worker-not-active", "worker-not-eligible"]
+    with pytest.raises(Invalid):
+        shifts.book_shift(shift["id"], {"worker_id": "nobody"}, SITE_ACTOR)
+
+
+def test_of_concurrent_bookings_of_one_shift_exactly_one_wins(shifts, shifts_config):
+    shift = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+    ids = [worker(f"w{i}") for i in range(8)]
+
+    def book(worker_id):
+        with ServiceRpcProxy("shifts", shifts_config) as proxy:
+            try:
+                return proxy.book_shift(shift["id"], {"worker_id": worker_id}, SITE_ACTOR)["worker_id"]
+            except Conflict as exc:
+                return exc.extra["rules"][0]
+
+    results = list(eventlet.GreenPool(8).imap(book, ids))
+    assert sorted(results, key=lambda r: r in ids) == ["shift-not-open"] * 7 + [
+        shifts.get_shift(shift["id"], SITE_ACTOR)["worker_id"]]
+
+
+def test_a_priority_window_shows_the_shift_to_its_group_only_then_to_the_bank(shifts):
+    member, other = worker("member"), worker("other")
+    group = shifts.create_priority_group({"organisation_id": ORG, "name": "Regulars", "worker_ids": [member]})
+    shift = shifts.post_shift(shift_body(publish={"to": "priority", "priority_group_id": group["id"],
+                                                  "priority_minutes": 30}), SITE_ACTOR)
+
+    def available(worker_id):
+        found = shifts.available_shifts({}, actor(f"user-{worker_id}", "worker", worker_id=worker_id))
+        return [s["id"] for s in found["items"]]
+
+    assert (available(member), available(other)) == ([shift["id"]], [])
+    shifts.run_timers((datetime.now(UTC) + timedelta(minutes=31)).isoformat())
+    assert available(other) == [shift["id"]]
+    with pytest.raises(Forbidden):
+        shifts.available_shifts({}, SITE_ACTOR)  # staff have no available shifts
