@@ -33,12 +33,11 @@ from functools import partial
 
 from kombu import Connection, Queue
 from marshmallow import ValidationError
-
-import contracts
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
+import contracts
 from chassis.context import CORRELATION_KEY
 from chassis.db import AlreadyHandled
 from chassis.events import (
