@@ -255,3 +255,14 @@ def for_update(statement):
     on a stale copy (two bookings of one shift would both see it `open`).
     """
     return statement.with_for_update().execution_options(populate_existing=True)
+
+
+def one_or_not_found(session, statement, what, lock=False):
+    """The row `statement` selects (locked and refreshed with `for_update` if asked), or
+    NotFound("no such <what>")."""
+    from chassis.errors import NotFound
+
+    found = session.scalar(for_update(statement) if lock else statement)
+    if found is None:
+        raise NotFound(f"no such {what}")
+    return found

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from chassis.errors import Conflict
+from chassis.errors import Conflict, Invalid
 
 KINDS = (
     "identity",
@@ -47,6 +47,26 @@ def registration_number(reference):
     return re.sub(r"[^0-9A-Za-z]", "", reference).upper()
 
 
+def registration_claim(kind, reference, given_body, profile_body):
+    """(body, number) a professional registration claims, (None, None) for other kinds; Invalid
+    without a known body (given, else the worker's) or without a number in the reference."""
+    if kind != "professional_registration":
+        return None, None
+    body = registration_body(given_body or profile_body)
+    if body is None:
+        raise Invalid("the registration body is needed", errors={"registration_body": [
+            f"Required for professional_registration: one of {', '.join(REGISTRATION_BODIES)}."]})
+    number = registration_number(reference)
+    if not number:
+        raise Invalid("no registration number", errors={"reference": ["Must hold the registration number."]})
+    return body, number
+
+
+def canonical_kinds(kinds):
+    """Required kinds in the canonical order, without repeats."""
+    return [kind for kind in KINDS if kind in set(kinds)]
+
+
 def valid_on(document, day):
     return document.status == "verified" and (document.expires_on is None or document.expires_on >= day)
 
@@ -57,11 +77,18 @@ def lapsed_on(document, day):
         document.status == "verified" and document.expires_on is not None and document.expires_on < day)
 
 
+def renewed(document, others):
+    """Another document of its kind is still valid the day after this one's last valid day."""
+    after = document.expires_on + timedelta(days=1)
+    return any(valid_on(other, after) for other in others if other.kind == document.kind)
+
+
 @dataclass(frozen=True)
 class Assessment:
     status: str  # cleared | pending | expired (API.md "Compliance")
     missing: list
     expiring: list
+    cleared_until: date | None = None  # cleared: its last cleared day (None: nothing required expires)
 
     @property
     def cleared(self):
@@ -80,7 +107,36 @@ def assess(required_kinds, documents, today):
         key=lambda item: (item["expires_on"], item["kind"]),
     )
     status = "cleared" if not missing else ("expired" if lapsed else "pending")
-    return Assessment(status, missing, expiring)
+    return Assessment(status, missing, expiring, cleared_until(required_kinds, documents, today)
+                      if status == "cleared" else None)
+
+
+def cleared_until(required_kinds, documents, today):
+    """The last day every required kind stays covered by a document valid today (the earliest of
+    each kind's latest expiry); None when none of them expires. Read models (matching) use it to
+    judge a future shift's day without asking compliance."""
+    ends = []
+    for kind in required_kinds:
+        valid = [d for d in documents if d.kind == kind and valid_on(d, today)]
+        if any(d.expires_on is None for d in valid):
+            continue
+        ends.append(max(d.expires_on for d in valid))
+    return min(ends) if ends else None
+
+
+def status_event(previous_status, assessment, previous_cleared_until=None):
+    """The fact a change of a worker's status publishes: crossing into or out of cleared
+    (pending <-> expired publishes nothing), or a cleared worker's horizon moving (a renewal,
+    a requirement dropped); None when there is no such change."""
+    if assessment.status == previous_status:
+        if assessment.cleared and assessment.cleared_until != previous_cleared_until:
+            return "compliance.cleared"
+        return None
+    if assessment.cleared:
+        return "compliance.cleared"
+    if previous_status == "cleared":
+        return "compliance.uncleared"
+    return None
 
 
 def eligibility_reasons(required_kinds, documents, on_date, worker_staff_type, staff_type):
@@ -99,11 +155,18 @@ def eligibility_reasons(required_kinds, documents, on_date, worker_staff_type, s
     return reasons
 
 
-def verify(current_status, outcome):
-    """Only a submitted document can be verified or rejected, once."""
+def verify(current_status, outcome, expires_on=None, today=None):
+    """Only a submitted document can be verified or rejected, once; an expired one cannot be verified."""
     if current_status != "submitted":
         raise Conflict(f"a {current_status} document cannot be {outcome}")
+    if outcome == "verified" and expires_on is not None and expires_on < today:
+        raise Conflict("an expired document cannot be verified")
     return outcome
+
+
+def sweep_horizon(today):
+    """The last expiry date a sweep on `today` looks at: the earliest notice is 30 days before."""
+    return today + timedelta(days=max(EXPIRY_WARNING_DAYS))
 
 
 def notice_due(expires_on, today):

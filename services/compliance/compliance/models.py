@@ -35,6 +35,7 @@ class WorkerProfile(Base):
     # Bumped at every change of status; carried by compliance.cleared/uncleared/lapsed so a consumer
     # can ignore a fact older than one it has already applied.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cleared_until: Mapped[date | None] = mapped_column(Date)  # as last published (domain.cleared_until)
     first_document_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from chassis.errors import Conflict
+from chassis.errors import Conflict, Invalid
 from compliance import domain
 from compliance.domain import Document, assess, eligibility_reasons, notice_due
 
@@ -89,3 +89,53 @@ def test_dates_are_checked():
     assert domain.check_dates(TODAY + timedelta(days=1), None, TODAY) == {
         "issued_on": ["Must not be in the future."]}
     assert domain.check_dates(TODAY - timedelta(days=400), TODAY, TODAY) == {}
+
+
+def test_an_expired_document_cannot_be_verified_but_can_be_rejected():
+    yesterday = TODAY - timedelta(days=1)
+    with pytest.raises(Conflict):
+        domain.verify("submitted", "verified", yesterday, TODAY)
+    assert domain.verify("submitted", "verified", TODAY, TODAY) == "verified"
+    assert domain.verify("submitted", "rejected", yesterday, TODAY) == "rejected"
+
+
+def test_a_professional_registration_claims_a_body_and_a_number():
+    assert domain.registration_claim("dbs", "x", None, None) == (None, None)
+    assert domain.registration_claim("professional_registration", "12a-345", None, "nmc") == ("NMC", "12A345")
+    assert domain.registration_claim("professional_registration", "1", "GMC", "NMC") == ("GMC", "1")
+    for reference, profile_body in (("123", None), ("--", "NMC")):
+        with pytest.raises(Invalid):
+            domain.registration_claim("professional_registration", reference, None, profile_body)
+
+
+def test_only_crossing_into_or_out_of_cleared_is_published():
+    cleared, pending = assess(["dbs"], [verified("dbs")], TODAY), assess(["dbs"], [], TODAY)
+    expired = assess(["dbs"], [Document("dbs", "expired", TODAY)], TODAY)
+    assert domain.status_event("pending", cleared) == "compliance.cleared"
+    assert domain.status_event("cleared", expired) == "compliance.uncleared"
+    assert domain.status_event("expired", pending) is None
+    assert domain.status_event("cleared", cleared) is None
+
+
+def test_a_renewal_counts_when_it_outlives_the_document():
+    document = verified("dbs", TODAY)
+    assert domain.renewed(document, [verified("dbs", TODAY + timedelta(days=1))])
+    assert not domain.renewed(document, [verified("dbs", TODAY), verified("identity"),
+                                         Document("dbs", "submitted", TODAY + timedelta(days=9))])
+
+
+def test_required_kinds_keep_the_canonical_order_without_repeats():
+    assert domain.canonical_kinds(["dbs", "identity", "dbs"]) == ["identity", "dbs"]
+
+
+def test_cleared_until_is_the_earliest_of_each_required_kinds_latest_expiry():
+    soon, later, renewal = (TODAY + timedelta(days=d) for d in (10, 200, 400))
+    documents = [verified("dbs", soon), verified("dbs", renewal), verified("identity", later)] + [
+        verified(kind) for kind in ALL if kind not in ("dbs", "identity")]
+    assessment = assess(ALL, documents, TODAY)
+    assert (assessment.status, assessment.cleared_until) == ("cleared", later)
+    assert assess(ALL, [verified(kind) for kind in ALL], TODAY).cleared_until is None
+    assert assess(ALL, documents[1:], TODAY).cleared_until == later  # only required kinds count
+    # A cleared worker whose horizon moves is published as cleared again (a renewal).
+    assert domain.status_event("cleared", assessment, soon) == "compliance.cleared"
+    assert domain.status_event("cleared", assessment, later) is None

@@ -1,9 +1,10 @@
 """Identity rules, pure: worker status machine, bank numbers, grants, login throttling."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from chassis.auth import ROLES, SCOPE_TYPES
-from chassis.errors import Conflict, Invalid
+from chassis.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 
 # Worker status (API.md "Identity"): applied -> onboarding -> active <-> suspended; left.
 # applied -> active is allowed because compliance may clear a worker whose
@@ -39,9 +40,55 @@ def transition(current, target):
     return target
 
 
+def status_after_first_document(current):
+    """The first compliance document moves an `applied` worker to `onboarding`; None: no change."""
+    return "onboarding" if current == "applied" else None
+
+
+def is_newer_fact(version, applied_version):
+    """Compliance facts carry a per-worker version; one no newer than the last applied is stale."""
+    return version > applied_version
+
+
+def status_after_compliance(current, cleared):
+    """Cleared activates a worker not yet (or no longer) active; not cleared (uncleared, lapsed)
+    suspends an active one. None: no change."""
+    if cleared and current in ("applied", "onboarding", "suspended"):
+        return "active"
+    if not cleared and current == "active":
+        return "suspended"
+    return None
+
+
+def default_max_travel_km(max_travel_km):
+    return DEFAULT_MAX_TRAVEL_KM if max_travel_km is None else max_travel_km
+
+
+def worker_patch(patch):
+    """A worker's changes as stored: extra grades without repeats, in order."""
+    return {field: sorted(set(value)) if field == "extra_grades" else value for field, value in patch.items()}
+
+
+def check_agency(organisation, worker_bank_id):
+    """A worker's agency must be an agency organisation (None: no such one) of the worker's bank."""
+    if organisation is None or organisation.kind != "agency" or organisation.bank_id != worker_bank_id:
+        raise Invalid("not an agency of this bank",
+                      errors={"agency_id": ["Must be an agency organisation of the worker's bank."]})
+
+
 def format_bank_number(sequence):
     """The bank-wide worker (payroll) number: W followed by six or more digits."""
     return f"W{sequence:06d}"
+
+
+def normalise_email(email):
+    """Emails are case-insensitive: stored and compared lower-case."""
+    return email.strip().lower()
+
+
+def distinct_grants(grants):
+    """Grants without repeats of one role on one scope (the last of each wins)."""
+    return list({(g["role"], g["scope_type"], g.get("scope_id")): g for g in grants}.values())
 
 
 def validate_grants(grants):
@@ -75,3 +122,19 @@ def validate_grants(grants):
 def login_throttled(recent_failures):
     """After 10 failed logins in 15 minutes an account's wrong passwords get 429."""
     return recent_failures >= LOGIN_FAILURE_LIMIT
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    user_id: str | None  # who logged in; None when the email or password was wrong
+    throttled: bool = False  # a wrong password after too many recent failures
+
+
+def check_login(attempt):
+    """The right password always gets in (an attacker cannot lock a clinician out); a wrong
+    one is 401, or 429 once the account is throttled."""
+    if attempt.user_id is not None:
+        return attempt.user_id
+    if attempt.throttled:
+        raise TooManyRequests("too many failed logins for this account; try again later")
+    raise Unauthorized("email or password is wrong")

@@ -1,4 +1,5 @@
-"""Identity's nameko entrypoints: validate, delegate to use_cases, return dicts."""
+"""Identity's nameko entrypoints: validate, delegate (writes to use_cases, reads to queries,
+login to credentials), return dicts."""
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
@@ -10,7 +11,7 @@ from chassis.lifecycle import on_start
 from chassis.rpc import domain_rpc
 from chassis.schemas import load_or_invalid
 from chassis.service import StaffbankService
-from identity import schemas, use_cases
+from identity import credentials, queries, schemas, use_cases
 
 
 class IdentityService(StaffbankService):
@@ -28,27 +29,28 @@ class IdentityService(StaffbankService):
 
     @timer(interval=3600)
     def prune_login_failures(self):
-        use_cases.prune_login_failures(self.db.session)
+        with self.db.unit_of_work() as uow:
+            credentials.prune_login_failures(uow)
 
     @domain_rpc
-    def issue_token(self, credentials):
-        data = load_or_invalid(schemas.LoginRequest(), credentials)
-        return use_cases.issue_token(
-            self.db.session, data["email"], data["password"],
-            key=tokens.signing_key(self.config), ttl_seconds=self.config["TOKEN_TTL_SECONDS"],
-        )
+    def issue_token(self, payload):
+        data = load_or_invalid(schemas.LoginRequest(), payload)
+        with self.db.unit_of_work() as uow:  # a failure is recorded, then refused below
+            attempt = credentials.attempt_login(uow, data["email"], data["password"])
+        return credentials.token_for(attempt, key=tokens.signing_key(self.config),
+                                     ttl_seconds=self.config["TOKEN_TTL_SECONDS"])
 
     @domain_rpc
     def get_principal(self, user_id):
-        return use_cases.get_principal(self.db.session, user_id)
+        return queries.get_principal(self.db.session, user_id)
 
     @domain_rpc
     def resolve_scope(self, kind, resource_id):
-        return use_cases.resolve_scope(self.db.session, kind, resource_id)
+        return queries.resolve_scope(self.db.session, kind, resource_id)
 
     @domain_rpc
     def get_site(self, site_id):
-        return use_cases.get_site(self.db.session, site_id)
+        return queries.get_site(self.db.session, site_id)
 
     @domain_rpc
     def create_bank(self, payload):
@@ -82,13 +84,13 @@ class IdentityService(StaffbankService):
 
     @domain_rpc
     def get_worker(self, worker_id):
-        return use_cases.get_worker(self.db.session, worker_id)
+        return queries.get_worker(self.db.session, worker_id)
 
     @domain_rpc
     def banks_of_workers(self, worker_ids):
         if not isinstance(worker_ids, list) or len(worker_ids) > 5000:
             raise Invalid("worker_ids must be a list of at most 5000 ids")
-        return use_cases.banks_of_workers(self.db.session, [str(w) for w in worker_ids])
+        return queries.banks_of_workers(self.db.session, [str(w) for w in worker_ids])
 
     @domain_rpc
     def list_workers(self, query, scope_ids=None):
@@ -96,7 +98,7 @@ class IdentityService(StaffbankService):
         data = load_or_invalid(schemas.WorkerListQuery(), query)
         if scope_ids is not None:
             scope_ids = {kind: set(ids) for kind, ids in scope_ids.items()}
-        return use_cases.list_workers(self.db.session, data, scope_ids)
+        return queries.list_workers(self.db.session, data, scope_ids)
 
     @domain_rpc
     def update_worker(self, worker_id, patch):

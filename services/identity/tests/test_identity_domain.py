@@ -2,7 +2,7 @@
 
 import pytest
 
-from chassis.errors import Conflict, Invalid
+from chassis.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 from identity import domain
 
 
@@ -49,3 +49,32 @@ def test_grants_must_suit_their_scope():
 def test_login_throttle_starts_after_ten_failures():
     assert not domain.login_throttled(9)
     assert domain.login_throttled(10)
+
+
+def test_a_wrong_password_is_refused_and_throttled_but_the_right_one_always_gets_in():
+    assert domain.check_login(domain.LoginAttempt(user_id="u1", throttled=True)) == "u1"
+    with pytest.raises(Unauthorized):
+        domain.check_login(domain.LoginAttempt(user_id=None))
+    with pytest.raises(TooManyRequests):
+        domain.check_login(domain.LoginAttempt(user_id=None, throttled=True))
+
+
+@pytest.mark.parametrize("current,cleared,target", [
+    ("applied", True, "active"), ("onboarding", True, "active"), ("suspended", True, "active"),
+    ("active", True, None), ("left", True, None),
+    ("active", False, "suspended"), ("onboarding", False, None), ("suspended", False, None),
+])
+def test_compliance_facts_activate_and_suspend(current, cleared, target):
+    assert domain.status_after_compliance(current, cleared) == target
+
+
+def test_only_an_applied_worker_starts_onboarding_and_only_newer_facts_count():
+    assert domain.status_after_first_document("applied") == "onboarding"
+    assert domain.status_after_first_document("suspended") is None
+    assert domain.is_newer_fact(3, 2) and not domain.is_newer_fact(2, 2)
+
+
+def test_repeated_grants_count_once_and_emails_ignore_case():
+    grant = {"role": "bank_admin", "scope_type": "bank", "scope_id": "b1"}
+    assert domain.distinct_grants([grant, dict(grant)]) == [grant]
+    assert domain.normalise_email(" Nurse@Example.ORG ") == "nurse@example.org"

@@ -38,6 +38,21 @@ def test_registration_refuses_duplicate_emails_and_unknown_banks(identity, regis
     assert unknown.value.errors == {"bank_id": ["Does not exist."]}
 
 
+def test_of_concurrent_registrations_with_one_email_exactly_one_wins(identity, identity_config, registration):
+    bank = identity.create_bank({"name": "North"})
+
+    def register(_):
+        with ServiceRpcProxy("identity", identity_config) as proxy:
+            try:
+                return proxy.register_worker(registration(bank["id"], email="same@example.org"))
+            except Conflict:
+                return None
+
+    results = list(eventlet.GreenPool(5).imap(register, range(5)))
+    assert len([r for r in results if r is not None]) == 1
+    assert identity.list_workers({"bank_id": bank["id"]})["items"][0]["bank_number"] == "W000001"
+
+
 def test_worker_status_machine_publishes_each_change_once(identity, registration, event_tap):
     tap = event_tap("identity.events", "worker.*")
     bank = identity.create_bank({"name": "North"})

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from chassis.db import for_update
+from chassis.db import one_or_not_found
 from chassis.errors import Conflict, Invalid, NotFound
 from shifts import domain, schemas
 from shifts.domain import AwaitedRelease
@@ -56,8 +56,10 @@ def create_priority_group(uow, data, bank_id):
     worker_ids = sorted(set(data["worker_ids"]))
     uow.session.add_all([PriorityGroupMember(group_id=group.id, worker_id=w) for w in worker_ids])
     uow.session.flush()
-    return priority_group_schema.dump({"id": group.id, "organisation_id": group.organisation_id,
-                                       "bank_id": bank_id, "name": group.name, "worker_ids": worker_ids})
+    facts = {"organisation_id": group.organisation_id, "bank_id": bank_id, "name": group.name,
+             "worker_ids": worker_ids}
+    uow.emit("priority_group.created", {"priority_group_id": group.id, **facts})
+    return priority_group_schema.dump({"id": group.id, **facts})
 
 
 def put_agency_tier(uow, organisation_id, bank_id, tier):
@@ -70,10 +72,7 @@ def put_agency_tier(uow, organisation_id, bank_id, tier):
 # --- the shift's record: moves, steps, events ------------------------------------------
 
 def _locked(session, shift_id):
-    shift = session.scalar(for_update(sa.select(Shift).where(Shift.id == shift_id)))
-    if shift is None:
-        raise NotFound("no such shift")
-    return shift
+    return one_or_not_found(session, sa.select(Shift).where(Shift.id == shift_id), "shift", lock=True)
 
 
 def _move(shift, name, target):

@@ -1,0 +1,129 @@
+"""Identity's reads: principals, where a resource sits in the bank tree, sites and workers,
+and the views (plain dicts, dumped by the payload schemas) every answer is made of."""
+
+import sqlalchemy as sa
+
+from chassis.db import one_or_not_found
+from chassis.errors import Forbidden
+from chassis.pagination import paginate
+from identity import schemas
+from identity.models import Bank, Organisation, Site, User, Worker
+
+bank_schema = schemas.Bank()
+organisation_schema = schemas.Organisation()
+site_schema = schemas.Site()
+user_schema = schemas.User()
+worker_schema = schemas.Worker()
+
+
+# --- views -----------------------------------------------------------------------------
+
+def bank_view(bank):
+    return bank_schema.dump(bank)
+
+
+def organisation_view(organisation):
+    return organisation_schema.dump(organisation)
+
+
+def site_view(site):
+    return site_schema.dump(site)
+
+
+def user_view(user):
+    return user_schema.dump({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": [
+            {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id, "bank_id": g.bank_id}
+            for g in user.grants
+        ],
+        "worker_id": user.worker.id if user.worker else None,
+    })
+
+
+def worker_view(worker):
+    return worker_schema.dump({
+        **{c.key: getattr(worker, c.key) for c in Worker.__table__.columns if c.key != "compliance_version"},
+        "email": worker.user.email,
+        "name": worker.user.name,
+    })
+
+
+# --- principals and scopes -------------------------------------------------------------
+
+def get_principal(session, user_id):
+    user = session.get(User, user_id)
+    return user_view(user) if user else None
+
+
+def resolve_scope(session, kind, resource_id):
+    """Where a resource sits in the bank tree, or None if it does not exist."""
+    if kind == "bank":
+        bank = session.get(Bank, resource_id)
+        return {"bank_id": bank.id} if bank else None
+    if kind == "organisation":
+        org = session.get(Organisation, resource_id)
+        return {"bank_id": org.bank_id, "organisation_id": org.id} if org else None
+    if kind == "site":
+        site = session.get(Site, resource_id)
+        return (
+            {"bank_id": site.bank_id, "organisation_id": site.organisation_id, "site_id": site.id}
+            if site else None
+        )
+    if kind == "worker":
+        worker = session.get(Worker, resource_id)
+        return {"bank_id": worker.bank_id, "worker_id": worker.id} if worker else None
+    raise ValueError(f"unknown scope kind {kind!r}")
+
+
+def visible_bank_ids(session, scope_ids):
+    """The banks a caller's grants reach: granted banks and those of granted organisations and sites."""
+    banks = set(scope_ids.get("bank", ()))
+    if scope_ids.get("organisation"):
+        banks |= set(session.scalars(
+            sa.select(Organisation.bank_id).where(Organisation.id.in_(scope_ids["organisation"]))
+        ))
+    if scope_ids.get("site"):
+        banks |= set(session.scalars(sa.select(Site.bank_id).where(Site.id.in_(scope_ids["site"]))))
+    return banks
+
+
+# --- the bank tree and workers -----------------------------------------------------------
+
+def get_site(session, site_id):
+    site = session.get(Site, site_id)
+    return site_view(site) if site else None
+
+
+def worker(session, worker_id, lock=False):
+    """The worker (locked for update if asked), or NotFound."""
+    return one_or_not_found(session, sa.select(Worker).where(Worker.id == worker_id), "worker", lock)
+
+
+def get_worker(session, worker_id):
+    return worker_view(worker(session, worker_id))
+
+
+def banks_of_workers(session, worker_ids):
+    """{worker_id: bank_id} for the workers that exist."""
+    rows = session.execute(sa.select(Worker.id, Worker.bank_id).where(Worker.id.in_(worker_ids or [""])))
+    return {row.id: row.bank_id for row in rows}
+
+
+def list_workers(session, query, scope_ids):
+    """Workers matching `query`; with `scope_ids`, only those of banks the caller reaches."""
+    statement = sa.select(Worker)
+    if scope_ids is not None:
+        visible = visible_bank_ids(session, scope_ids)
+        if query.get("bank_id") and query["bank_id"] not in visible:
+            raise Forbidden("that bank lies outside your scope")
+        statement = statement.where(Worker.bank_id.in_(visible))
+    for field in ("bank_id", "status", "staff_type"):
+        if query.get(field):
+            statement = statement.where(getattr(Worker, field) == query[field])
+    rows, next_cursor = paginate(
+        session, statement, Worker.created_at, Worker.id, query["limit"], query.get("cursor")
+    )
+    return {"items": [worker_view(w) for w in rows], "next_cursor": next_cursor}
