@@ -23,13 +23,17 @@ class DocumentExpiring(DocumentEvent):
 
 class ComplianceChanged(_Contract):
     """compliance.cleared / compliance.uncleared: the worker's checks as a whole changed.
-    `version` grows with every change of a worker's status: apply only a newer one."""
+    `version` grows with every change of a worker's status: apply only a newer one.
+    `cleared_until` (YYYY-MM-DD or null): while cleared, the last day every required check stays
+    covered by the documents verified now; null when none expires, or when not cleared. A
+    cleared worker whose horizon moves (a renewal) is published as cleared again."""
 
     worker_id = fields.Str(required=True)
     bank_id = fields.Str(required=True)
     status = fields.Str(required=True)
     missing = fields.List(fields.Str(), required=True)
     version = fields.Int(required=True)
+    cleared_until = fields.Str(allow_none=True, load_default=None)
 
 
 class DocumentLapsed(ComplianceChanged):

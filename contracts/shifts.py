@@ -36,7 +36,21 @@ class ShiftCancelled(ShiftFact):
     late = fields.Bool(required=True)  # inside 72 h: counts against the side that cancelled
 
 
+class PriorityGroupCreated(Schema):
+    """priority_group.created: an organisation's group of workers it offers shifts to first."""
+
+    class Meta:
+        unknown = RAISE
+
+    priority_group_id = fields.Str(required=True)
+    organisation_id = fields.Str(required=True)
+    bank_id = fields.Str(required=True)
+    name = fields.Str(required=True)
+    worker_ids = fields.List(fields.Str(), required=True)
+
+
 SHIFT_EVENTS = {
+    ("priority_group.created", 1): PriorityGroupCreated,
     ("shift.published", 1): ShiftPublished,
     ("shift.rate_violation", 1): ShiftFact,
     ("shift.booked", 1): ShiftFact,
