@@ -157,6 +157,29 @@ def test_a_retrospective_shift_is_booked_and_completed_at_once(api, hospital, ac
                       token=ctx["coordinator"]), 409, "overlapping-booking")
 
 
+def test_a_worker_searches_the_sites_it_has_worked_at(api, hospital, active_worker):
+    ctx = hospital
+    ada, ada_token = active_worker(ctx, "ada@example.org")
+    past = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    api.created("/v1/shifts", shift_body(ctx, past, worker_id=ada["id"]), token=ctx["coordinator"])
+    elsewhere = api.created("/v1/sites", {"organisation_id": ctx["organisation"]["id"], "name": "Annex",
+                                          "latitude": 53.46, "longitude": -2.22}, token=ctx["bank_admin"])
+    known = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), publish={"to": "bank"}),
+                        token=ctx["bank_admin"])
+    new = api.created("/v1/shifts", {**shift_body(ctx, next_weekday(8, 9), publish={"to": "bank"}),
+                                     "site_id": elsewhere["id"]}, token=ctx["bank_admin"])
+
+    def available(query=""):
+        response = api.get(f"/v1/shifts/available{query}", token=ada_token)
+        assert response.status_code == 200, response.text
+        return {s["id"] for s in response.json()["items"]}
+
+    assert available() == {known["id"], new["id"]}
+    assert available("?worked_before=true") == {known["id"]}
+    assert available("?worked_before=false") == {known["id"], new["id"]}
+    _problem(api.get("/v1/shifts/available?worked_before=yes", token=ada_token), 422, "validation-error")
+
+
 def test_cascade_to_agency_tier_one_and_an_agency_books_it(platform, api, admin, hospital, active_worker):
     ctx = hospital
     locum, _ = active_worker(ctx, "locum@example.org")

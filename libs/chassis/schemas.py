@@ -27,6 +27,17 @@ class StrictBool(fields.Boolean):
         return value
 
 
+class QueryBool(fields.Boolean):
+    """A boolean in a query string: `true` or `false` (and a bool, once validated and forwarded)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValidationError('Use "true" or "false".')
+
+
 def StrictInt(**kwargs):  # noqa: N802 - reads like a field class
     return fields.Integer(strict=True, **kwargs)
 

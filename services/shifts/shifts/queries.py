@@ -160,6 +160,11 @@ def schedule(session, worker_id, exclude_id):
     return [(row.starts_at, row.ends_at) for row in rows]
 
 
+def sites_worked_at(worker_id):
+    """The sites where the worker has completed a shift (a subquery)."""
+    return sa.select(Shift.site_id).where(Shift.worker_id == worker_id, Shift.status == "completed")
+
+
 def available_shifts(session, worker, candidate_for, query, at):
     """Open shifts this worker may take now, nearest first, in one query (the worker's
     membership of each shift's priority group comes with it). `candidate_for(day)` gives the
@@ -179,6 +184,8 @@ def available_shifts(session, worker, candidate_for, query, at):
                Shift.staff_type == worker["staff_type"], Shift.starts_at >= start, Shift.starts_at < end))
     if query.get("site_id"):
         statement = statement.where(Shift.site_id == query["site_id"])
+    if query.get("worked_before"):
+        statement = statement.where(Shift.site_id.in_(sites_worked_at(worker["id"])))
     booked = schedule(session, worker["id"], "")
     found = []
     for shift, site, member in session.execute(statement).all():

@@ -2,7 +2,17 @@
 
 from marshmallow import fields, validate
 
-from chassis.schemas import Id, Money, PageQuery, StrictBool, StrictInt, StrictSchema, Text, plausible_time
+from chassis.schemas import (
+    Id,
+    Money,
+    PageQuery,
+    QueryBool,
+    StrictBool,
+    StrictInt,
+    StrictSchema,
+    Text,
+    plausible_time,
+)
 
 
 class Publish(StrictSchema):
@@ -93,6 +103,8 @@ class ShiftQuery(PageQuery):
 class AvailableQuery(StrictSchema):
     max_distance_km = fields.Float(load_default=None, validate=validate.Range(min=0, max=1000))
     site_id = Id(load_default=None)
+    worked_before = QueryBool(load_default=False, metadata={
+        "description": "true: only sites where this worker has completed a shift"})
     from_ = fields.AwareDateTime(data_key="from", load_default=None, validate=plausible_time)
     to = fields.AwareDateTime(load_default=None, validate=plausible_time)
 
