@@ -11,10 +11,23 @@
 
 import functools
 
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from sqlalchemy.exc import DataError, StatementError
 
 from chassis.errors import DomainError, Invalid
+
+# How long a caller waits for an answer (the gateway's request timeout); a request still
+# queued after that has nobody waiting for it.
+RPC_TIMEOUT_SECONDS = 30
+
+
+class ServiceRpc(RpcProxy):
+    """`RpcProxy` whose requests expire (a per-message TTL) once their caller has stopped
+    waiting, so that a service coming back after an outage does not act for callers who gave
+    up long ago (DESIGN.md rule 7). Every service and the gateway call others through it."""
+
+    def __init__(self, target_service, expiration=RPC_TIMEOUT_SECONDS, **options):
+        super().__init__(target_service, expiration=expiration, **options)
 
 
 def domain_rpc(fn):

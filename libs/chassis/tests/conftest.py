@@ -10,7 +10,7 @@ from nameko.rpc import rpc
 import contracts
 from chassis.errors import Conflict
 from chassis.handlers import event_handler
-from chassis.rpc import domain_rpc
+from chassis.rpc import ServiceRpc, domain_rpc
 from chassis.service import StaffbankService
 
 metadata = sa.MetaData()
@@ -72,6 +72,17 @@ class LedgerService(StaffbankService):
             sa.text("SELECT clock_timestamp(), pg_sleep(:s), clock_timestamp()"), {"s": seconds}
         ).one()[::2]
         return started.timestamp(), ended.timestamp()
+
+
+class CallerService(StaffbankService):
+    """Asks ledger to record without waiting long: its requests expire after half a second."""
+
+    name = "caller"
+    ledger = ServiceRpc("ledger", expiration=0.5)
+
+    @rpc
+    def ask_ledger(self, note):
+        self.ledger.record.call_async(note)  # the caller gives up at once
 
 
 class AuditService(StaffbankService):

@@ -5,13 +5,12 @@ per caller (an `actor_id` is only recorded)."""
 from datetime import date
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from chassis.clock import london_date, now
 from chassis.errors import Invalid
 from chassis.handlers import event_handler
-from chassis.rpc import domain_rpc
+from chassis.rpc import ServiceRpc, domain_rpc
 from chassis.schemas import PageQuery, load_or_invalid
 from chassis.service import StaffbankService
 from compliance import queries, schemas, use_cases
@@ -31,7 +30,7 @@ def _day(today=None):
 class ComplianceService(StaffbankService):
     name = "compliance"
     config = Config()
-    identity = RpcProxy("identity")
+    identity = ServiceRpc("identity")
 
     def _unknown_worker(self, worker_id):
         """Identity's record of a worker compliance has not heard of yet, else None.

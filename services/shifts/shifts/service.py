@@ -5,14 +5,13 @@ argument; what it may do is decided in access.py."""
 
 from datetime import datetime
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from chassis.auth import Actor
 from chassis.clock import london_date, now
 from chassis.errors import Conflict, Invalid, NotFound
 from chassis.handlers import event_handler
-from chassis.rpc import domain_rpc
+from chassis.rpc import ServiceRpc, domain_rpc
 from chassis.schemas import PageQuery, load_or_invalid
 from chassis.service import StaffbankService
 from shifts import access, domain, queries, schemas, use_cases
@@ -23,9 +22,9 @@ TIMER_SECONDS = 15  # priority windows, completions and automatic cascades are t
 
 class ShiftsService(StaffbankService):
     name = "shifts"
-    identity = RpcProxy("identity")
-    compliance = RpcProxy("compliance")
-    payroll = RpcProxy("payroll")
+    identity = ServiceRpc("identity")
+    compliance = ServiceRpc("compliance")
+    payroll = ServiceRpc("payroll")
 
     # --- remote facts, fetched before a transaction ---------------------------------
 
