@@ -1,9 +1,13 @@
-"""`make run`: every service and the gateway as local processes, ctrl-C stops all.
+"""`make run`: every service and the gateway as local processes, supervised; ctrl-C stops all.
 
 Each process is `python -m chassis.runner <module>:<Class>`, which creates and
 migrates its own database first. Output is interleaved JSON lines, each prefixed
-with the process name. If TOKEN_SIGNING_KEY is unset a random key is made once
-and kept in .run/token-signing-key (so tokens survive a restart of `make run`).
+with the process name. A process that exits is started again after a backoff
+(1 s, doubling to 30 s; back to 1 s once it has run for a minute), and the restart
+is logged; only ctrl-C or SIGTERM stops everything, each process getting SIGTERM
+and STOP_GRACE_SECONDS to finish (DESIGN.md rule 7). If TOKEN_SIGNING_KEY is unset
+a random key is made once and kept in .run/token-signing-key (so tokens survive a
+restart of `make run`).
 """
 
 import os
@@ -21,9 +25,11 @@ SERVICES = [
     ("compliance", "compliance.service:ComplianceService"),
     ("shifts", "shifts.service:ShiftsService"),
     ("payroll", "payroll.service:PayrollService"),
+    ("matching", "matching.service:MatchingService"),
+    ("notifications", "notifications.service:NotificationsService"),
     ("gateway", "gateway.service:GatewayService"),
 ]
-STOP_GRACE_SECONDS = 15
+STOP_GRACE_SECONDS = 10
 
 
 def signing_key():
@@ -44,19 +50,51 @@ def pump(name, stream):
         sys.stdout.flush()
 
 
-def main():
-    env = dict(os.environ, TOKEN_SIGNING_KEY=signing_key(), PYTHONUNBUFFERED="1")
-    processes = []
-    for name, spec in SERVICES:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chassis.runner", spec], cwd=ROOT, env=env,
+RESTART_BACKOFF_SECONDS = (1, 30)  # first delay, ceiling
+HEALTHY_AFTER_SECONDS = 60  # a process that ran this long restarts with the first delay again
+
+
+class Supervised:
+    """One service process, started again with backoff whenever it exits."""
+
+    def __init__(self, name, spec, env):
+        self.name, self.spec, self.env = name, spec, env
+        self.process = None
+        self.started_at = 0.0
+        self.delay = RESTART_BACKOFF_SECONDS[0]
+        self.restart_at = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chassis.runner", self.spec], cwd=ROOT, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        threading.Thread(target=pump, args=(name, process.stdout), daemon=True).start()
-        processes.append((name, process))
+        self.started_at, self.restart_at = time.monotonic(), None
+        threading.Thread(target=pump, args=(self.name, self.process.stdout), daemon=True).start()
+
+    def watch(self):
+        """Schedule a restart if the process has exited; start it when its time has come."""
+        now = time.monotonic()
+        if self.restart_at is None and self.process.poll() is not None:
+            if now - self.started_at >= HEALTHY_AFTER_SECONDS:
+                self.delay = RESTART_BACKOFF_SECONDS[0]
+            self.restart_at = now + self.delay
+            print(f"staffbank: {self.name} exited with {self.process.returncode}; "
+                  f"restarting in {self.delay:g} s", flush=True)
+            self.delay = min(self.delay * 2, RESTART_BACKOFF_SECONDS[1])
+        elif self.restart_at is not None and now >= self.restart_at:
+            print(f"staffbank: restarting {self.name}", flush=True)
+            self.start()
+
+
+def main():
+    env = dict(os.environ, TOKEN_SIGNING_KEY=signing_key(), PYTHONUNBUFFERED="1")
+    supervised = [Supervised(name, spec, env) for name, spec in SERVICES]
+    for service in supervised:
+        service.start()
 
     port = env.get("GATEWAY_PORT", "8080")
-    print(f"staffbank: {len(processes)} processes starting; gateway on http://127.0.0.1:{port} "
+    print(f"staffbank: {len(supervised)} processes starting; gateway on http://127.0.0.1:{port} "
           "(ctrl-C stops all)", flush=True)
     stopping = False
 
@@ -68,22 +106,21 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     try:
         while not stopping:
-            for name, process in processes:
-                if process.poll() is not None:
-                    print(f"staffbank: {name} exited with {process.returncode}; stopping all", flush=True)
-                    stopping = True
-            time.sleep(0.5)
+            for service in supervised:
+                service.watch()
+            time.sleep(0.2)
     finally:
-        for _, process in processes:
+        processes = [s.process for s in supervised]
+        for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for _, process in processes:
+        for process in processes:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
-    return 1 if any(p.returncode not in (0, -signal.SIGTERM) for _, p in processes) else 0
+    return 1 if any(p.returncode not in (0, -signal.SIGTERM) for p in processes) else 0
 
 
 if __name__ == "__main__":

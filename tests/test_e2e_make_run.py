@@ -1,10 +1,11 @@
 """`make run`'s runner from scratch: fresh databases, real processes, the identity
-flow over HTTP, and ctrl-C stopping everything."""
+flow over HTTP, a killed service restarted by the runner, and ctrl-C stopping everything."""
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,25 +13,51 @@ import requests
 
 from chassis.config import with_database
 from chassis.migrate import drop_database
+from deploy.run import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
+NAMES = [name for name, _ in SERVICES]
+
+
+def child_running(parent_pid, service):
+    """The pid of the runner's child process running `service`, or None."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent_pid and f"{service}.service:" in cmdline:
+            return int(entry.name)
+    return None
+
+
+def wait_ready(base, process, output, seconds=60):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(base + "/readyz", timeout=30).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert process.poll() is None, "".join(output)
+        assert time.monotonic() < deadline, "the platform never became ready"
+        time.sleep(0.3)
 
 
 def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
     rabbit_config, database_server_url, free_port
 ):
     databases = {name: with_database(database_server_url, f"staffbank_runner_{name}_{os.getpid()}")
-                 for name in ("identity", "compliance", "shifts", "payroll", "gateway")}
+                 for name in NAMES}
     for url in databases.values():
         drop_database(url)
     env = dict(
         os.environ,
         AMQP_URI=rabbit_config["AMQP_URI"],
-        IDENTITY_DATABASE_URL=databases["identity"],
-        COMPLIANCE_DATABASE_URL=databases["compliance"],
-        SHIFTS_DATABASE_URL=databases["shifts"],
-        PAYROLL_DATABASE_URL=databases["payroll"],
-        GATEWAY_DATABASE_URL=databases["gateway"],
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in databases.items()},
         GATEWAY_PORT=str(free_port),
         BOOTSTRAP_ADMIN_EMAIL="root@example.org",
         BOOTSTRAP_ADMIN_PASSWORD="root-password-1",
@@ -38,18 +65,12 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
     )
     process = subprocess.Popen([sys.executable, "-m", "deploy.run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
     base = f"http://127.0.0.1:{free_port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "the platform never became ready"
-            time.sleep(0.3)
+        wait_ready(base, process, output)
 
         for _ in range(50):
             login = requests.post(base + "/v1/auth/token",
@@ -76,11 +97,22 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         me = requests.get(base + "/v1/me", headers={"Authorization": f"Bearer {gp['access_token']}"})
         assert me.json()["worker_id"] == worker.json()["id"]
         assert site["bank_id"] == bank["id"]
+
+        # kill -9 a service: the runner starts it again by itself and the platform serves again.
+        killed = child_running(process.pid, "identity")
+        os.kill(killed, signal.SIGKILL)
+        wait_ready(base, process, output, seconds=60)
+        assert child_running(process.pid, "identity") not in (None, killed)
+        assert requests.get(base + "/v1/me", headers=auth, timeout=10).status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=5)
         for url in databases.values():
             drop_database(url)
-    assert process.returncode == 0, output
-    for name in ("identity", "compliance", "shifts", "payroll", "gateway"):
-        assert f'"message": "{name} stopped"' in output
+    text = "".join(output)
+    assert process.returncode == 0, text
+    assert "staffbank: identity exited with -9; restarting in 1 s" in text
+    for name in NAMES:
+        assert f'"message": "{name} stopped"' in text
+    assert "Traceback" not in text  # a clean stop (DESIGN.md rule 7)
