@@ -7,12 +7,15 @@ as an AsyncAPI document for outside consumers (HR and payroll systems).
 
 from contracts.compliance import COMPLIANCE_EVENTS
 from contracts.identity import IDENTITY_EVENTS
+from contracts.matching import MATCHING_EVENTS
+from contracts.notifications import NOTIFICATION_EVENTS
 from contracts.payroll import PAYROLL_EVENTS
 from contracts.shifts import SHIFT_EVENTS
 
 CATALOGUE = {}
 for _producer, _events in (("identity", IDENTITY_EVENTS), ("compliance", COMPLIANCE_EVENTS),
-                           ("shifts", SHIFT_EVENTS), ("payroll", PAYROLL_EVENTS)):
+                           ("shifts", SHIFT_EVENTS), ("payroll", PAYROLL_EVENTS),
+                           ("matching", MATCHING_EVENTS), ("notifications", NOTIFICATION_EVENTS)):
     for (_type, _version), _schema in _events.items():
         CATALOGUE[(_type, _version)] = (_producer, _schema)
 

@@ -13,6 +13,8 @@ from compliance.domain import KINDS
 from compliance.service import ComplianceService
 from gateway.service import GatewayService
 from identity.service import IdentityService
+from matching.service import MatchingService
+from notifications.service import NotificationsService
 from payroll.service import PayrollService
 from shifts.service import ShiftsService
 
@@ -60,7 +62,7 @@ class Api:
 @dataclass
 class Platform:
     """The running platform: `containers` and `configs` by service name (identity,
-    compliance, shifts, payroll, gateway)."""
+    compliance, shifts, payroll, matching, notifications, gateway)."""
 
     api: Api
     containers: dict
@@ -68,7 +70,8 @@ class Platform:
 
 
 # Every service the platform runs besides the gateway (started after them).
-SERVICE_CLASSES = (IdentityService, ComplianceService, ShiftsService, PayrollService)
+SERVICE_CLASSES = (IdentityService, ComplianceService, ShiftsService, PayrollService, MatchingService,
+                   NotificationsService)
 
 
 @pytest.fixture

@@ -11,34 +11,38 @@ import json
 import eventlet
 import sqlalchemy as sa
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from chassis.context import ContextData
+from chassis.rpc import ServiceRpc
 from chassis.service import StaffbankService
 from gateway.http import Route
 from gateway.idempotency import IdempotencyStore
 from gateway.openapi import build_spec
 from gateway.routes.compliance import ComplianceRoutes
 from gateway.routes.identity import IdentityRoutes
+from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.payroll import PayrollRoutes
 from gateway.routes.shifts import ShiftRoutes
 
 READINESS_TIMEOUT_SECONDS = 3
 # Every service /readyz asks; each new service adds itself.
-SERVICES = ("identity", "compliance", "shifts", "payroll")
+SERVICES = ("identity", "compliance", "shifts", "payroll", "matching", "notifications")
 # Who answers "where does this resource sit in the bank tree?" for each kind of id.
 SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identity", "worker": "identity",
                 "document": "compliance", "shift": "shifts", "timesheet": "payroll", "pay_run": "payroll"}
 
 
-class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoutes, StaffbankService):
+class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoutes, NotificationRoutes,
+                     StaffbankService):
     name = "gateway"
     config = Config()
-    identity = RpcProxy("identity")
-    compliance = RpcProxy("compliance")
-    shifts = RpcProxy("shifts")
-    payroll = RpcProxy("payroll")
+    identity = ServiceRpc("identity")
+    compliance = ServiceRpc("compliance")
+    shifts = ServiceRpc("shifts")
+    payroll = ServiceRpc("payroll")
+    matching = ServiceRpc("matching")
+    notifications = ServiceRpc("notifications")
     idempotency = IdempotencyStore()
     context_data = ContextData()
 
