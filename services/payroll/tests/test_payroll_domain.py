@@ -1,23 +1,30 @@
-"""Pay bands, bank holidays and amounts (DESIGN.md "Rates" and "Pay")."""
+"""Payroll's pure rules: bands, bank holidays, amounts, timesheet pay and its guard, with
+hand-computed figures (DESIGN.md "Rates" and "Pay")."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from payroll.bands import (
+from chassis.clock import LONDON
+from payroll.domain import (
+    after_approval,
+    awaiting,
     band_at,
     bank_holidays,
     easter_sunday,
     flat_amount,
     minutes_by_band,
+    needs_second_approval,
     pay_amount,
+    pay_elements,
+    scheduled_minutes,
     standard_band,
     standard_rate,
+    timesheet_errors,
+    timesheet_pay,
 )
 
-LONDON = ZoneInfo("Europe/London")
 RATES = {"day": Decimal("20.00"), "night": Decimal("25.00"), "weekend": Decimal("30.00"),
          "bank_holiday": Decimal("40.00")}
 
@@ -210,3 +217,124 @@ def test_pay_refuses_a_break_longer_than_the_shift():
 def test_flat_amount():
     assert flat_amount(Decimal("7.5"), Decimal("31.33")) == Decimal("234.98")  # 234.975
     assert flat_amount(Decimal("0"), Decimal("31.33")) == Decimal("0.00")
+
+
+# --- what a timesheet pays (hand-computed: day 20.00, night 25.00, weekend 30.00, bank holiday 40.00) --
+
+
+def test_a_shift_across_the_day_night_boundary():
+    # Wednesday 17:00 to 01:00: 240 min day, 240 night; the 30 min break comes off the day (cheaper).
+    pay = timesheet_pay(at(2026, 1, 7, 17), at(2026, 1, 8, 1), 30, Decimal("25.00"), Decimal("25.00"), RATES)
+    assert pay.basis == "banded"
+    assert pay.minutes == {"night": 240, "day": 210}
+    assert pay.rates == {"night": Decimal("25.00"), "day": Decimal("20.00")}
+    assert (pay.hours, pay.amount) == (Decimal("7.50"), Decimal("170.00"))  # 210/60*20 + 240/60*25
+
+
+def test_a_shift_into_the_weekend():
+    # Friday 20:00 to Saturday 08:00: 60 day, 180 night, 480 weekend; the hour's break takes the day.
+    pay = timesheet_pay(at(2026, 1, 9, 20), at(2026, 1, 10, 8), 60, Decimal("30.00"), Decimal("30.00"), RATES)
+    assert pay.minutes == {"weekend": 480, "night": 180}
+    assert (pay.hours, pay.amount) == (Decimal("11.00"), Decimal("315.00"))  # 180/60*25 + 480/60*30
+
+
+def test_a_substitute_bank_holiday_and_the_weekend_day_it_replaces():
+    # Boxing Day 2026 is a Saturday: Monday 28 December is the bank holiday, the Saturday a weekend.
+    monday = timesheet_pay(at(2026, 12, 28, 8), at(2026, 12, 28, 16), 30, Decimal("40.00"),
+                           Decimal("40.00"), RATES)
+    assert monday.minutes == {"bank_holiday": 450}
+    assert monday.amount == Decimal("300.00")  # 450/60*40
+    saturday = timesheet_pay(at(2026, 12, 26, 8), at(2026, 12, 26, 16), 30, Decimal("30.00"),
+                             Decimal("30.00"), RATES)
+    assert saturday.minutes == {"weekend": 450}
+    assert saturday.amount == Decimal("225.00")
+
+
+def test_a_night_from_a_sunday_into_a_substitute_bank_holiday():
+    # Christmas 2027 is a Saturday: Monday 27 December is its substitute. Sunday 20:00-24:00 weekend
+    # (240), Monday 00:00-08:00 bank holiday (480); the 45 min break comes off the weekend.
+    pay = timesheet_pay(at(2027, 12, 26, 20), at(2027, 12, 27, 8), 45, Decimal("40.00"), Decimal("40.00"),
+                        RATES)
+    assert pay.minutes == {"bank_holiday": 480, "weekend": 195}
+    assert (pay.hours, pay.amount) == (Decimal("11.25"), Decimal("417.50"))  # 195/60*30 + 480/60*40
+
+
+def test_a_shift_posted_at_another_rate_is_paid_flat():
+    pay = timesheet_pay(at(2026, 1, 7, 17), at(2026, 1, 8, 1), 30, Decimal("33.33"), Decimal("25.00"), RATES)
+    assert pay.basis == "flat" and pay.minutes == {"flat": 450} and pay.rates == {"flat": Decimal("33.33")}
+    assert (pay.hours, pay.amount) == (Decimal("7.50"), Decimal("249.98"))  # 249.975, half up
+    # Flat needs no card; pay follows the minutes, not the rounded hours: 440 min = 7.33 h.
+    odd = timesheet_pay(at(2026, 1, 7, 8), at(2026, 1, 7, 15, 20), 0, Decimal("31.33"), Decimal("25.00"),
+                        None)
+    assert (odd.hours, odd.amount) == (Decimal("7.33"), Decimal("229.75"))  # 229.7533...
+
+
+def test_a_break_between_bands_of_one_rate_comes_off_the_lower_band():
+    same = {**RATES, "night": Decimal("20.00")}
+    pay = timesheet_pay(at(2026, 1, 7, 17), at(2026, 1, 8, 1), 30, Decimal("20.00"), Decimal("20.00"), same)
+    assert pay.minutes == {"night": 240, "day": 210}
+
+
+def test_pay_elements_add_up_to_the_amount():
+    pay = timesheet_pay(at(2026, 1, 7, 20, 59), at(2026, 1, 7, 21, 1), 0, Decimal("10.00"), Decimal("10.00"),
+                        {**RATES, "day": Decimal("10.00"), "night": Decimal("10.00")})
+    assert pay.amount == Decimal("0.33")
+    # 0.17 + 0.17 would be 0.34: the penny comes off the element with most minutes (a tie: the higher band)
+    assert pay_elements(pay) == [("night", 1, Decimal("10.00"), Decimal("0.16")),
+                                 ("day", 1, Decimal("10.00"), Decimal("0.17"))]
+    weekend = timesheet_pay(at(2026, 1, 9, 20), at(2026, 1, 10, 8), 60, Decimal("30.00"), Decimal("30.00"),
+                            RATES)
+    assert pay_elements(weekend) == [("weekend", 480, Decimal("30.00"), Decimal("240.00")),
+                                     ("night", 180, Decimal("25.00"), Decimal("75.00"))]
+
+
+def test_timesheet_pay_refuses_a_break_as_long_as_the_time_worked():
+    with pytest.raises(ValueError):
+        timesheet_pay(at(2026, 1, 7, 8), at(2026, 1, 7, 9), 61, Decimal("20.00"), Decimal("20.00"), RATES)
+    with pytest.raises(ValueError):
+        timesheet_pay(at(2026, 1, 7, 8), at(2026, 1, 7, 9), 61, Decimal("21.00"), Decimal("20.00"), None)
+
+
+# --- the overpayment guard -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheduled, paid, second", [
+    (480, 600, False),  # 8 h: 25% is 2 h; exactly 2 h over is not more
+    (480, 601, True),
+    (240, 300, False),  # 4 h: 25% (1 h) is the lesser
+    (240, 301, True),
+    (720, 840, False),  # 12 h: 2 h is the lesser
+    (720, 841, True),
+    (480, 300, False),  # under the schedule
+])
+def test_more_than_25_percent_or_2_hours_over_needs_a_second_approval(scheduled, paid, second):
+    assert needs_second_approval(paid, scheduled) is second
+
+
+def test_scheduled_minutes_leave_out_the_scheduled_break():
+    assert scheduled_minutes(at(2026, 1, 7, 8), at(2026, 1, 7, 16), 30) == 450
+
+
+# --- timesheet states ----------------------------------------------------------------------------
+
+
+def test_one_approval_approves_unless_the_guard_asks_for_two():
+    assert after_approval("submitted", 0, False) == "approved"
+    assert after_approval("submitted", 0, True) == "submitted"
+    assert after_approval("submitted", 1, True) == "approved"
+    for status in ("approved", "rejected"):
+        with pytest.raises(ValueError):
+            after_approval(status, 0, False)
+    assert awaiting("submitted", 0) == "approval"
+    assert awaiting("submitted", 1) == "second_approval"
+    assert awaiting("approved", 2) is None and awaiting("rejected", 0) is None
+
+
+def test_claimed_times_must_overlap_the_shift_and_be_over():
+    shift = (at(2026, 1, 7, 8), at(2026, 1, 7, 16))
+    now = at(2026, 1, 8, 12)
+    assert timesheet_errors(at(2026, 1, 7, 7), at(2026, 1, 7, 17), *shift, now) == {}
+    assert "started_at" in timesheet_errors(at(2026, 1, 6, 8), at(2026, 1, 6, 16), *shift, now)
+    assert "started_at" in timesheet_errors(at(2026, 1, 7, 16), at(2026, 1, 7, 20), *shift, now)
+    assert timesheet_errors(at(2026, 1, 7, 8), at(2026, 1, 8, 13), *shift, now) == {
+        "ended_at": ["Must not be in the future."]}
