@@ -81,9 +81,17 @@ def gateway_overrides():
 
 
 @pytest.fixture
-def platform(container_factory, service_config, free_port, gateway_overrides):
+def service_overrides():
+    """Extra config per service name (e.g. notifications' SMTP server); a test module overrides
+    this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def platform(container_factory, service_config, free_port, gateway_overrides, service_overrides):
     """Every service and the gateway, each on its own test database, on this test's vhost."""
-    configs = {cls.name: service_config(cls) for cls in SERVICE_CLASSES[1:]}
+    configs = {cls.name: service_config(cls, **service_overrides.get(cls.name, {}))
+               for cls in SERVICE_CLASSES[1:]}
     configs["identity"] = service_config(IdentityService, BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
                                          BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD)
     configs["gateway"] = service_config(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",

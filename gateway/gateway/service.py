@@ -30,7 +30,8 @@ READINESS_TIMEOUT_SECONDS = 3
 SERVICES = ("identity", "compliance", "shifts", "payroll", "matching", "notifications")
 # Who answers "where does this resource sit in the bank tree?" for each kind of id.
 SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identity", "worker": "identity",
-                "document": "compliance", "shift": "shifts", "timesheet": "payroll", "pay_run": "payroll"}
+                "document": "compliance", "shift": "shifts", "timesheet": "payroll", "pay_run": "payroll",
+                "delivery": "notifications"}
 
 
 class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoutes, NotificationRoutes,

@@ -44,9 +44,13 @@ def database_url(service):
     return with_database(database_server_url(), f"staffbank_{service}")
 
 
+def seconds_list(name, default):
+    """A comma-separated list of seconds from the environment ("1,5,30")."""
+    return [float(part) for part in env(name, default).split(",") if part.strip()]
+
+
 def event_retry_delays():
-    raw = env("EVENT_RETRY_DELAYS", DEFAULT_EVENT_RETRY_DELAYS)
-    return [float(part) for part in raw.split(",") if part.strip()]
+    return seconds_list("EVENT_RETRY_DELAYS", DEFAULT_EVENT_RETRY_DELAYS)
 
 
 def nameko_config(service, **overrides):
@@ -62,6 +66,13 @@ def nameko_config(service, **overrides):
         "BOOTSTRAP_ADMIN_EMAIL": env("BOOTSTRAP_ADMIN_EMAIL"),
         "BOOTSTRAP_ADMIN_PASSWORD": env("BOOTSTRAP_ADMIN_PASSWORD"),
         "WEB_SERVER_ADDRESS": f"{env('GATEWAY_HOST', '127.0.0.1')}:{env('GATEWAY_PORT', '8080')}",
+        # notifications: email over SMTP, links to the portal, the digest and send retries
+        "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(env("SMTP_PORT", "1025")),
+        "SMTP_SENDER": env("SMTP_SENDER", "staffbank@localhost"),
+        "PORTAL_URL": env("PORTAL_URL", "http://127.0.0.1:8080/portal/"),
+        "NOTIFICATION_DIGEST_LIMIT": int(env("NOTIFICATION_DIGEST_LIMIT", "5")),
+        "NOTIFICATION_RETRY_DELAYS": seconds_list("NOTIFICATION_RETRY_DELAYS", "30,120,600,3600"),
     }
     config.update(overrides)
     return config

@@ -9,7 +9,6 @@ the broker did not confirm.
 """
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from nameko.extensions import SharedExtension
 
 from chassis.engines import engine_for
 from chassis.events import declare, producer_topology
+from chassis.loops import BackgroundLoop
 from chassis.tables import inbox, outbox, request_results
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,11 @@ def prune(engine):
         )
 
 
-class OutboxRelay(SharedExtension):
+class OutboxRelay(BackgroundLoop, SharedExtension):
     """Runs in every service container: publishes its outbox continuously."""
+
+    loop_name = "outbox-relay"
+    poll_interval = POLL_INTERVAL
 
     def setup(self):
         config = self.container.config
@@ -94,50 +97,24 @@ class OutboxRelay(SharedExtension):
         self.service = self.container.service_name
         self.publisher = event_publisher(self.amqp_uri)
         self.enabled = config.get("OUTBOX_RELAY_ENABLED", True)
-        self._wake = threading.Event()
-        self._running = False
-        self._gt = None
+        self._last_housekeeping = 0.0
 
     def start(self):
         with Connection(self.amqp_uri) as connection:
             declare(connection, producer_topology(self.service))
         if self.enabled:
-            self._running = True
-            self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
+            self.start_loop()
 
     def stop(self):
-        self._running = False
-        self._wake.set()
-        if self._gt is not None:
-            self._gt.wait()
+        self.stop_loop()
         super().stop()
 
     def kill(self):
-        self._running = False
-        if self._gt is not None:
-            self._gt.kill()
+        self.kill_loop()
 
-    def wake(self):
-        """Called after a commit that emitted events: publish now, not at the next poll."""
-        self._wake.set()
-
-    def _run(self):
-        backoff = POLL_INTERVAL
-        last_housekeeping = 0.0
-        while self._running:
-            self._wake.clear()  # a wake() from here on is kept for the wait below
-            try:
-                sent = publish_pending(self.engine, self.publisher)
-                backoff = POLL_INTERVAL
-                if time.monotonic() - last_housekeeping > HOUSEKEEPING_INTERVAL:
-                    prune(self.engine)
-                    last_housekeeping = time.monotonic()
-            except Exception:
-                log.exception("outbox relay: publishing failed; will retry in %.1fs", backoff)
-                sent = 0
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 30)
-                continue
-            if sent >= BATCH_SIZE:
-                continue
-            self._wake.wait(POLL_INTERVAL)
+    def run_once(self):
+        sent = publish_pending(self.engine, self.publisher)
+        if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_INTERVAL:
+            prune(self.engine)
+            self._last_housekeeping = time.monotonic()
+        return sent >= BATCH_SIZE

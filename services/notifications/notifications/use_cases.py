@@ -1,0 +1,251 @@
+"""Notifications' writes, each through a unit of work: the copy of the bank tree and of people
+that identity's events feed, who is told what of each event, the notifications and deliveries
+that telling writes, preferences, reading, and re-sending a failed delivery.
+
+Exactly once per person, source and channel: `tell` runs inside the event handler's unit of
+work (whose first statement claims the event in the inbox), and the unique constraints on
+(user, source_key) and (user, source_key, channel) refuse a second copy whatever the path."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from chassis.errors import Conflict, NotFound
+from chassis.tables import new_id
+from notifications import access, domain, queries
+from notifications.models import (
+    Bank,
+    Delivery,
+    Notification,
+    Organisation,
+    Preference,
+    Recipient,
+    RoleGrant,
+    Site,
+)
+
+# --- the copy of identity ----------------------------------------------------------------
+
+
+def _upsert(session, model, key, values):
+    session.execute(insert(model).values(**values).on_conflict_do_update(
+        index_elements=[key], set_={k: v for k, v in values.items() if k != key}))
+
+
+def save_bank(uow, bank):
+    _upsert(uow.session, Bank, "bank_id", {"bank_id": bank["bank_id"], "name": bank["name"]})
+
+
+def save_organisation(uow, organisation):
+    _upsert(uow.session, Organisation, "organisation_id",
+            {k: organisation[k] for k in ("organisation_id", "bank_id", "name", "kind")})
+
+
+def save_site(uow, site):
+    """A site from site.created, or as identity's get_site answers (`id` for `site_id`)."""
+    _upsert(uow.session, Site, "site_id", {
+        "site_id": site.get("site_id") or site["id"], "organisation_id": site["organisation_id"],
+        "bank_id": site["bank_id"], "name": site["name"]})
+
+
+def save_user(uow, user):
+    """An account and its grants (user.created): the grants replace any known before."""
+    _upsert(uow.session, Recipient, "user_id",
+            {"user_id": user["user_id"], "email": user["email"], "name": user["name"]})
+    uow.session.execute(sa.delete(RoleGrant).where(RoleGrant.user_id == user["user_id"]))
+    grants = {(g["role"], g["scope_type"], g.get("scope_id")) for g in user["roles"]}
+    for role, scope_type, scope_id in sorted(grants, key=str):
+        uow.session.add(RoleGrant(user_id=user["user_id"], role=role, scope_type=scope_type,
+                                  scope_id=scope_id))
+
+
+def save_worker(uow, worker):
+    """A worker's account (worker.registered, or identity's get_worker with `id`)."""
+    worker_id = worker.get("worker_id") or worker["id"]
+    _upsert(uow.session, Recipient, "user_id", {
+        "user_id": worker["user_id"], "email": worker["email"], "name": worker["name"],
+        "worker_id": worker_id, "bank_id": worker["bank_id"]})
+
+
+def save_remote(uow, sites=(), workers=()):
+    """Facts fetched from identity because no event had brought them yet."""
+    for site in sites:
+        save_site(uow, site)
+    for worker in workers:
+        save_worker(uow, worker)
+
+
+def worker_left(uow, worker_id):
+    """A worker who left is told nothing more."""
+    uow.session.execute(sa.update(Recipient).where(Recipient.worker_id == worker_id).values(active=False))
+
+
+# --- who is told what ------------------------------------------------------------------
+# Each takes the session (reads only), the event's data and the settings, and returns
+# domain.Told items; `tell` writes them.
+
+def _worker(session, worker_id, message, bank_id):
+    recipient = queries.worker_recipient(session, worker_id) if worker_id else None
+    return [] if recipient is None else [domain.Told(recipient.user_id, message, bank_id)]
+
+
+def _staff(session, roles, scope, message, bank_id):
+    return [domain.Told(user_id, message, bank_id) for user_id in queries.holders(session, roles, scope)]
+
+
+def offers(session, data, settings):
+    """matching.candidates_ranked: each candidate hears of the shift (once per shift)."""
+    place = queries.place(session, data["site_id"])
+    by_user = {c["user_id"]: c for c in data["candidates"]}
+    return [domain.Told(user_id, domain.shift_available(data, place, by_user[user_id], settings.portal_url),
+                        data["bank_id"], f"shift.available:{data['shift_id']}")
+            for user_id in queries.active_users(session, list(by_user))]
+
+
+def booked(session, data, settings):
+    place = queries.place(session, data["site_id"])
+    return _worker(session, data["worker_id"],
+                   domain.shift_booked(data, place, settings.portal_url), data["bank_id"])
+
+
+def cancelled(session, data, settings):
+    """The booked worker; and the site's coordinators when the worker cancelled."""
+    place, portal = queries.place(session, data["site_id"]), settings.portal_url
+    told = _worker(session, data["worker_id"], domain.shift_cancelled(data, place, portal), data["bank_id"])
+    if data["cancelled_by"] == "worker":
+        told += _staff(session, domain.SITE_COORDINATORS, domain.site_scope(data),
+                       domain.shift_cancelled(data, place, portal, to_site=True), data["bank_id"])
+    return told
+
+
+def rate_violation(session, data, settings):
+    """Those who may approve it at the site, and leadership over it."""
+    place, scope = queries.place(session, data["site_id"]), domain.site_scope(data)
+    portal = settings.portal_url
+    return (_staff(session, domain.RATE_APPROVERS, scope,
+                   domain.rate_violation(data, place, portal, approver=True), data["bank_id"])
+            + _staff(session, domain.LEADERSHIP, scope,
+                     domain.rate_violation(data, place, portal, approver=False), data["bank_id"]))
+
+
+def timesheet_submitted(session, data, settings):
+    place = queries.place(session, data["site_id"])
+    return _staff(session, domain.TIMESHEET_APPROVERS, domain.site_scope(data),
+                  domain.timesheet_submitted(data, place, settings.portal_url), data["bank_id"])
+
+
+def timesheet_decided(session, data, settings, template):
+    place = queries.place(session, data["site_id"])
+    return _worker(session, data["worker_id"], template(data, place, settings.portal_url),
+                   data["bank_id"])
+
+
+def document_notice(session, data, settings, template):
+    """compliance.document_expiring / compliance.lapsed: the worker and its bank's admins."""
+    recipient = queries.worker_recipient(session, data["worker_id"])
+    told = _worker(session, data["worker_id"], template(data, settings.portal_url), data["bank_id"])
+    name = recipient.name if recipient is not None else "A worker"
+    return told + _staff(session, domain.BANK_ADMINS, domain.bank_scope(data["bank_id"]),
+                         template(data, settings.portal_url, worker_name=name), data["bank_id"])
+
+
+def activated(session, data, settings):
+    bank = queries.bank_name(session, data["bank_id"])
+    return _worker(session, data["worker_id"],
+                   domain.worker_activated(data, settings.portal_url, bank), data["bank_id"])
+
+
+def practice_joined(session, data, settings):
+    """A new practice: its bank's admins get the getting-started steps."""
+    if data["kind"] != "practice":
+        return []
+    return _staff(session, domain.BANK_ADMINS, domain.bank_scope(data["bank_id"]),
+                  domain.practice_joined(data, settings.portal_url), data["bank_id"])
+
+
+# --- telling ---------------------------------------------------------------------------
+
+def delivered_fact(notification_id, user_id, type_, channel, at):
+    return {"notification_id": notification_id, "user_id": user_id, "type": type_, "channel": channel,
+            "delivered_at": at.isoformat()}
+
+
+def tell(uow, event, told, at):
+    """Write each person's notification (in the inbox unless they turned in-app off) and a
+    delivery per channel they want: in-app delivered now (`notification.delivered`), email,
+    SMS and push pending for the sender, from the end of their quiet hours if they are in them.
+    Someone already told of the same source gets nothing twice. Returns how many were told."""
+    # in user order: two events naming the same people insert in the same order (no deadlock)
+    told = sorted(domain.once_each(told), key=lambda t: t.user_id)
+    if not told:
+        return 0
+    session = uow.session
+    users = [t.user_id for t in told]
+    preferences, emails = queries.preferences_of(session, users), queries.addresses(session, users)
+    rows = [{"id": new_id(), "user_id": t.user_id, "bank_id": t.bank_id, "type": t.message.type,
+             "title": t.message.title[:300], "body": t.message.body, "data": t.message.data,
+             "source_key": t.source_key or event.event_id, "event_id": event.event_id,
+             "correlation_id": event.correlation_id, "in_inbox": preferences[t.user_id].in_app}
+            for t in told]
+    written = set(session.scalars(insert(Notification).values(rows)
+                                  .on_conflict_do_nothing(index_elements=["user_id", "source_key"])
+                                  .returning(Notification.id)))
+    deliveries = []
+    for row in rows:
+        if row["id"] not in written:
+            continue
+        prefs = preferences[row["user_id"]]
+        base = {**{k: row[k] for k in ("user_id", "bank_id", "source_key", "type")},
+                "notification_id": row["id"], "address": None, "held_for_digest": False}
+        if prefs.in_app:
+            deliveries.append({**base, "id": new_id(), "channel": domain.IN_APP, "status": domain.SENT,
+                               "attempts": 1, "next_attempt_at": None, "sent_at": at})
+            uow.emit("notification.delivered",
+                     delivered_fact(row["id"], row["user_id"], row["type"], domain.IN_APP, at))
+        start = domain.quiet_until(prefs, at) or at
+        for channel in prefs.outbound():
+            deliveries.append({**base, "id": new_id(), "channel": channel, "status": domain.PENDING,
+                               "attempts": 0, "next_attempt_at": start, "sent_at": None,
+                               "address": emails.get(row["user_id"]) if channel == domain.EMAIL else None})
+    if deliveries:
+        session.execute(insert(Delivery).values(deliveries).on_conflict_do_nothing(
+            index_elements=["user_id", "source_key", "channel"]))
+    return len(written)
+
+
+# --- the caller's own ------------------------------------------------------------------
+
+def mark_read(uow, actor, notification_id, at):
+    notification = queries.own_notification(uow.session, actor.user_id, notification_id, lock=True)
+    access.check_own(actor, notification)
+    if notification.read_at is None:
+        notification.read_at = at
+        uow.session.flush()
+    return queries.notification_view(notification)
+
+
+def put_preferences(uow, user_id, data, at):
+    """Set them; what waits only for the old quiet hours is due again (the sender applies the new)."""
+    quiet = data.get("quiet_hours") or {}
+    values = {"user_id": user_id, "email": data["email"], "in_app": data["in_app"], "sms": data["sms"],
+              "push": data["push"], "quiet_start": quiet.get("start"), "quiet_end": quiet.get("end")}
+    _upsert(uow.session, Preference, "user_id", values)
+    uow.session.execute(sa.update(Delivery).where(
+        Delivery.user_id == user_id, Delivery.status == domain.PENDING, Delivery.attempts == 0,
+        Delivery.held_for_digest.is_(False), Delivery.next_attempt_at > at).values(next_attempt_at=at))
+    uow.session.flush()
+    return queries.preferences_view(uow.session, user_id)
+
+
+# --- operators -------------------------------------------------------------------------
+
+def resend(uow, delivery_id, at):
+    """Put a failed delivery back in the sender's queue, with a fresh count of attempts."""
+    delivery = uow.session.scalar(sa.select(Delivery).where(Delivery.id == delivery_id)
+                                  .with_for_update().execution_options(populate_existing=True))
+    if delivery is None:
+        raise NotFound("no such delivery")
+    if delivery.status != domain.FAILED:
+        raise Conflict(f"only a failed delivery is sent again; this one is {delivery.status}")
+    delivery.status, delivery.attempts, delivery.next_attempt_at = domain.PENDING, 0, at
+    uow.session.flush()
+    return queries.delivery_view(delivery)
