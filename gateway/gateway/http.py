@@ -32,6 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import eventlet
+from kombu.exceptions import OperationalError as BrokerError
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import HttpRequestHandler
@@ -314,7 +315,7 @@ def _run_pipeline(service, spec, handler, request, path_values):
     except DomainError as exc:
         outcome_unknown = False
         failure = domain_problem(exc)
-    except (eventlet.Timeout, UnknownService) as exc:
+    except (eventlet.Timeout, UnknownService, BrokerError, ConnectionError) as exc:
         log.error("%s: a service did not answer (%s)", spec.name, type(exc).__name__)
         failure = Problem(503, "service-unavailable", "A service did not answer in time; retry later.")
     except RemoteError as exc:

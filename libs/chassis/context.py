@@ -17,6 +17,10 @@ from datetime import UTC, datetime
 from nameko.extensions import DependencyProvider
 
 CORRELATION_KEY = "correlation_id"
+# The AMQP correlation id of the RPC request a worker serves (chassis.rpc.DomainRpc): the same
+# for a request delivered twice, so its result can be kept and given again.
+RPC_REQUEST_KEY = "rpc_request_id"
+RPC_REDELIVERED_KEY = "rpc_redelivered"  # the broker delivered this request before
 
 _local = threading.local()  # green-local once eventlet has monkey-patched threading
 

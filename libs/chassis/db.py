@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import contracts
-from chassis.context import CORRELATION_KEY
+from chassis.context import CORRELATION_KEY, RPC_REDELIVERED_KEY, RPC_REQUEST_KEY
 from chassis.engines import engine_for
 from chassis.events import events_exchange, new_envelope
 from chassis.outbox import OutboxRelay
@@ -163,11 +163,26 @@ class WorkerDatabase:
 
     @property
     def request_key(self):
-        """`<method>:<caller's idempotency key>` for an RPC called with one, else None."""
-        key = self._worker_ctx.data.get(IDEMPOTENCY_KEY)
-        if not key or getattr(self._worker_ctx.entrypoint, "inbox_key", None) is not None:
+        """`<method>:<caller's idempotency key>` for an RPC called with one, else
+        `<method>:rpc:<the request's correlation id>`; None outside an RPC."""
+        if getattr(self._worker_ctx.entrypoint, "inbox_key", None) is not None:
             return None
-        return f"{self._worker_ctx.entrypoint.method_name}:{key}"[:300]
+        key = self._worker_ctx.data.get(IDEMPOTENCY_KEY)
+        if key:
+            return f"{self._worker_ctx.entrypoint.method_name}:{key}"[:300]
+        request = self._worker_ctx.data.get(RPC_REQUEST_KEY)
+        if request:
+            return f"{self._worker_ctx.entrypoint.method_name}:rpc:{request}"[:300]
+        return None
+
+    def earlier_result(self, key):
+        """The result this call already committed, as a 1-tuple, or None. Looked up only when
+        there can be one: the caller sent an idempotency key, or the broker delivers this
+        request again (so a first delivery costs no extra query)."""
+        data = self._worker_ctx.data
+        if key is None or not (data.get(IDEMPOTENCY_KEY) or data.get(RPC_REDELIVERED_KEY)):
+            return None
+        return self.stored_result(key)
 
     def stored_result(self, key):
         """The committed result of an earlier call with this key, wrapped in a 1-tuple, or None."""

@@ -55,3 +55,10 @@ class Unauthorized(DomainError):
 @deserialize_to_instance
 class TooManyRequests(DomainError):
     problem, status = "too-many-requests", 429
+
+
+@deserialize_to_instance
+class Unavailable(DomainError):
+    """A broker or database this call needs is unreachable: retry later (503)."""
+
+    problem, status = "service-unavailable", 503

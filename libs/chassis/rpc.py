@@ -3,18 +3,32 @@
 - DomainErrors are the caller's fault: nameko logs them as expected and the caller
   gets them back as themselves.
 - A value the database cannot store (e.g. a NUL character) is the caller's fault too: 422.
+- A broker or database that cannot be reached is `Unavailable` (503), not a crash.
 - The call is one transaction (chassis.db): its units of work are savepoints, and it
-  commits once at its end, returned or raised. A call carrying an idempotency key
-  commits its effects together with its result, and a repeated key gets the first
-  result back without acting again.
+  commits once at its end, returned or raised. Its result is kept with its effects under
+  the caller's idempotency key, or else under the request's own AMQP correlation id, so
+  a request delivered again (its ack lost with the broker connection after it ran) gets
+  the first result back without acting again.
+- Its reply survives a broker outage (DomainRpc): publishing it is retried with backoff
+  for as long as a caller could still be waiting, and a reply that cannot be sent is
+  logged, never allowed to take the service down (DESIGN.md rule 7).
 """
 
 import functools
+import logging
+import time
 
-from nameko.rpc import RpcProxy, rpc
-from sqlalchemy.exc import DataError, StatementError
+import eventlet
+from kombu.exceptions import OperationalError as BrokerError
+from nameko.exceptions import UnknownService
+from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 
-from chassis.errors import DomainError, Invalid
+from chassis.context import RPC_REDELIVERED_KEY, RPC_REQUEST_KEY
+from chassis.errors import DomainError, Invalid, Unavailable
+
+log = logging.getLogger(__name__)
+REPLY_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4)  # then every 4 s, until RPC_TIMEOUT_SECONDS have passed
 
 # How long a caller waits for an answer (the gateway's request timeout); a request still
 # queued after that has nobody waiting for it.
@@ -30,14 +44,43 @@ class ServiceRpc(RpcProxy):
         super().__init__(target_service, expiration=expiration, **options)
 
 
+class DomainRpc(Rpc):
+    """nameko's RPC entrypoint, riding out broker outages (see the module docstring)."""
+
+    def unpack_message_headers(self, message):
+        context = super().unpack_message_headers(message)
+        context[RPC_REQUEST_KEY] = message.properties.get("correlation_id")
+        context[RPC_REDELIVERED_KEY] = bool(message.delivery_info.get("redelivered"))
+        return context
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        config = self.container.config
+        responder = Responder(config["AMQP_URI"], get_rpc_exchange(config), config.get("serializer", "json"),
+                              message, ssl=config.get("AMQP_SSL"), login_method=config.get("LOGIN_METHOD"))
+        deadline = time.monotonic() + RPC_TIMEOUT_SECONDS
+        for attempt in range(10_000):
+            try:
+                result, exc_info = responder.send_response(result, exc_info)
+                break
+            except (BrokerError, ConnectionError, OSError) as exc:
+                if time.monotonic() >= deadline:
+                    log.warning("%s: the reply could not be sent before its caller gave up (%s)",
+                                worker_ctx.entrypoint.method_name, exc)
+                    break
+                eventlet.sleep(REPLY_RETRY_DELAYS[min(attempt, len(REPLY_RETRY_DELAYS) - 1)])
+        # If the connection this request came on is gone the broker has already taken it back
+        # and will deliver it again: the result kept under its correlation id answers that.
+        self.rpc_consumer.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
 def domain_rpc(fn):
     @functools.wraps(fn)
     def call(self, *args, **kwargs):
         key = self.db.request_key
-        if key is not None:
-            earlier = self.db.stored_result(key)
-            if earlier is not None:
-                return earlier[0]
+        earlier = self.db.earlier_result(key)
+        if earlier is not None:
+            return earlier[0]
         self.db.begin_call()
         try:
             result = fn(self, *args, **kwargs)
@@ -47,7 +90,12 @@ def domain_rpc(fn):
             if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
                 raise Invalid("a value cannot be stored",
                               errors={"_schema": [str(exc.orig).strip()]}) from exc
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                raise Unavailable("the database is unreachable; retry later") from exc
             raise
+        except (BrokerError, UnknownService) as exc:
+            self.db.end_call(raised=True)
+            raise Unavailable("a service this call needs is unreachable; retry later") from exc
         except BaseException:
             self.db.end_call(raised=True)  # what completed units of work did is kept, as outside a call
             raise
@@ -55,4 +103,4 @@ def domain_rpc(fn):
 
     # nameko's decorator drops keyword arguments when applied directly to a function,
     # so build the configured decorator first.
-    return rpc(expected_exceptions=(DomainError,))(call)
+    return DomainRpc.decorator(expected_exceptions=(DomainError,))(call)

@@ -2,7 +2,10 @@
 
 Creates and migrates the service's database, logs JSON to stdout, runs until
 SIGTERM/SIGINT and then stops gracefully (in-flight workers finish; unacked
-messages go back to their queues).
+messages go back to their queues). A stop that cannot finish in STOP_TIMEOUT_SECONDS
+(nameko waits for the broker to cancel its consumers, which it cannot while the
+broker is down) becomes a kill: whatever is unfinished rolls back, and its
+messages, never acked, are delivered again (DESIGN.md rule 7: stopped in 10 s).
 """
 
 import warnings
@@ -15,6 +18,7 @@ eventlet.monkey_patch()  # noqa: E402 - before anything opens a socket
 import errno  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -26,6 +30,8 @@ from chassis.context import configure_logging  # noqa: E402
 from chassis.migrate import migrate  # noqa: E402
 
 log = logging.getLogger("chassis.runner")
+STOP_TIMEOUT_SECONDS = 7
+KILL_TIMEOUT_SECONDS = 1
 
 
 def load_service(spec):
@@ -47,8 +53,22 @@ def run(service_cls, config):
     runner = ServiceRunner(config)
     runner.add_service(service_cls)
 
+    def stop_or_kill():
+        with eventlet.Timeout(STOP_TIMEOUT_SECONDS, False):
+            runner.stop()
+            return
+        log.warning("%s did not stop within %ss (is the broker down?); killing it",
+                    service_cls.name, STOP_TIMEOUT_SECONDS)
+        with eventlet.Timeout(KILL_TIMEOUT_SECONDS, False):
+            runner.kill()
+            return
+        # nameko's consumer can sit in its reconnect loop past a kill: leave without it
+        log.info("%s stopped", service_cls.name)
+        logging.shutdown()
+        os._exit(0)
+
     def shutdown(signum, frame):
-        eventlet.spawn_n(runner.stop)
+        eventlet.spawn_n(stop_or_kill)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

@@ -3,8 +3,11 @@
 import sqlalchemy as sa
 from nameko.rpc import rpc
 
+from chassis.broker import bound_reconnect_backoff
 from chassis.context import Correlation
 from chassis.db import Database
+
+bound_reconnect_backoff()
 
 
 class StaffbankService:

@@ -65,6 +65,14 @@ class LedgerService(StaffbankService):
             raise Conflict("refused after recording")
         return recorded
 
+    @domain_rpc
+    def record_slowly(self, note, seconds):
+        """Records, then takes `seconds` before it answers (its commit is at the call's end)."""
+        with self.db.unit_of_work() as uow:
+            uow.session.execute(entries.insert().values(note=note))
+        eventlet.sleep(seconds)
+        return note
+
     @rpc
     def slow_query(self, seconds):
         """When the database itself started and ended this worker's query."""
