@@ -37,6 +37,7 @@ from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
+from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
@@ -45,6 +46,7 @@ from chassis.auth import Actor, Principal
 from chassis.context import CORRELATION_KEY
 from chassis.db import IDEMPOTENCY_KEY
 from chassis.errors import DomainError
+from chassis.rpc import is_database_outage
 from gateway import access
 from gateway.problems import (
     Problem,
@@ -318,11 +320,21 @@ def _run_pipeline(service, spec, handler, request, path_values):
     except (eventlet.Timeout, UnknownService, BrokerError, ConnectionError) as exc:
         log.error("%s: a service did not answer (%s)", spec.name, type(exc).__name__)
         failure = Problem(503, "service-unavailable", "A service did not answer in time; retry later.")
+    except StatementError as exc:
+        if not is_database_outage(exc):
+            raise
+        log.error("%s: the gateway's database is unreachable (%s)", spec.name, type(exc).__name__)
+        failure = Problem(503, "service-unavailable", "The platform's database is unreachable; retry later.")
     except RemoteError as exc:
         log.error("%s: remote error %s", spec.name, exc)
         failure = Problem(500, "internal-error", "Something went wrong on our side.")
     if idempotency is not None and not outcome_unknown:
-        idempotency.release()  # nothing happened: the key may be used again at once
+        try:
+            idempotency.release()  # nothing happened: the key may be used again at once
+        except StatementError as exc:
+            if not is_database_outage(exc):
+                raise
+            log.warning("%s: could not release an Idempotency-Key; it frees itself when stale", spec.name)
     # Otherwise the claim stays until it goes stale; the retry then reaches the service,
     # which answers with what it did the first time, if it did anything.
     headers = {"Retry-After": "60"} if failure.status in (429, 503) else None

@@ -22,7 +22,7 @@ import eventlet
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import UnknownService
 from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
-from sqlalchemy.exc import DataError, DBAPIError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, StatementError
 
 from chassis.context import RPC_REDELIVERED_KEY, RPC_REQUEST_KEY
 from chassis.errors import DomainError, Invalid, Unavailable
@@ -42,6 +42,13 @@ class ServiceRpc(RpcProxy):
 
     def __init__(self, target_service, expiration=RPC_TIMEOUT_SECONDS, **options):
         super().__init__(target_service, expiration=expiration, **options)
+
+
+def is_database_outage(exc):
+    """A lost or refused database connection (or a transaction the server gave up on), as
+    opposed to a bug: the caller may retry."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class DomainRpc(Rpc):
@@ -74,32 +81,43 @@ class DomainRpc(Rpc):
         return result, exc_info
 
 
+def caller_error(exc):
+    """The DomainError a failure is to the caller, or None for a bug (left to crash loudly)."""
+    if isinstance(exc, StatementError):
+        # psycopg2 refuses e.g. NUL characters (ValueError) or over-long values (DataError)
+        if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
+            return Invalid("a value cannot be stored", errors={"_schema": [str(exc.orig).strip()]})
+        if is_database_outage(exc):
+            return Unavailable("the database is unreachable; retry later")
+    if isinstance(exc, (BrokerError, UnknownService)):
+        return Unavailable("a service this call needs is unreachable; retry later")
+    return None
+
+
 def domain_rpc(fn):
     @functools.wraps(fn)
     def call(self, *args, **kwargs):
         key = self.db.request_key
-        earlier = self.db.earlier_result(key)
-        if earlier is not None:
-            return earlier[0]
         self.db.begin_call()
         try:
-            result = fn(self, *args, **kwargs)
-        except StatementError as exc:
-            self.db.end_call(raised=True)
-            # psycopg2 refuses e.g. NUL characters (ValueError) or over-long values (DataError)
-            if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
-                raise Invalid("a value cannot be stored",
-                              errors={"_schema": [str(exc.orig).strip()]}) from exc
-            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                raise Unavailable("the database is unreachable; retry later") from exc
-            raise
-        except (BrokerError, UnknownService) as exc:
-            self.db.end_call(raised=True)
-            raise Unavailable("a service this call needs is unreachable; retry later") from exc
-        except BaseException:
+            earlier = self.db.earlier_result(key)
+            result = earlier[0] if earlier is not None else fn(self, *args, **kwargs)
+        except BaseException as exc:
             self.db.end_call(raised=True)  # what completed units of work did is kept, as outside a call
+            translated = caller_error(exc)
+            if translated is not None:
+                raise translated from exc
             raise
-        return self.db.end_call(key, result)
+        if earlier is not None:
+            self.db.end_call(raised=True)  # nothing to commit: the result was kept before
+            return result
+        try:
+            return self.db.end_call(key, result)
+        except Exception as exc:  # the commit itself: its outcome is unknown to the caller
+            translated = caller_error(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
 
     # nameko's decorator drops keyword arguments when applied directly to a function,
     # so build the configured decorator first.
