@@ -35,6 +35,7 @@ asyncapi: install
 
 bench: install infra
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.matching
 
 clean:
 	rm -rf $(VENV) .run
