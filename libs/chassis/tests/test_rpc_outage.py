@@ -34,3 +34,4 @@ def test_a_request_redelivered_after_the_connection_dropped_is_answered_not_run_
     eventlet.sleep(2)  # the redelivered request has been handled by now
     assert [r["note"] for r in rows(ledger_db)] == ["once"]
     assert not ledger._died.ready()
+    ledger.stop()  # while its broker connection still stands (a stop with none cannot finish)

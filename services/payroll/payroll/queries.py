@@ -12,9 +12,9 @@ from chassis.pagination import paginate
 from payroll import access, domain, schemas
 from payroll.models import PayRun, PayRunLine, Timesheet, TimesheetApproval
 
-TIMESHEET = schemas.Timesheet()
-PAY_RUN = schemas.PayRun()
-PAY_RUN_SUMMARY = schemas.PayRunSummary()
+timesheet_schema = schemas.Timesheet()
+pay_run_schema = schemas.PayRun()
+pay_run_summary_schema = schemas.PayRunSummary()
 
 
 def _get(session, model, resource_id):
@@ -50,7 +50,7 @@ def approvals_of(session, timesheet_ids):
 
 def timesheet_view(timesheet, approvals):
     columns = {c.key: getattr(timesheet, c.key) for c in Timesheet.__table__.columns}
-    return TIMESHEET.dump({
+    return timesheet_schema.dump({
         **columns,
         "rate": timesheet.hourly_rate,
         "awaiting": domain.awaiting(timesheet.status, len(approvals)),
@@ -141,7 +141,7 @@ def line_view(timesheet):
 
 
 def pay_run_view(run, timesheets):
-    return PAY_RUN.dump({**{c.key: getattr(run, c.key) for c in PayRun.__table__.columns},
+    return pay_run_schema.dump({**{c.key: getattr(run, c.key) for c in PayRun.__table__.columns},
                          "line_count": len(timesheets), "lines": [line_view(t) for t in timesheets]})
 
 
@@ -160,7 +160,7 @@ def list_pay_runs(session, query, actor, scope_ids):
         sa.select(PayRunLine.pay_run_id, sa.func.count())
         .where(PayRunLine.pay_run_id.in_([r.id for r in rows])).group_by(PayRunLine.pay_run_id)
     ).all()) if rows else {}
-    items = [PAY_RUN_SUMMARY.dump({**{c.key: getattr(r, c.key) for c in PayRun.__table__.columns},
+    items = [pay_run_summary_schema.dump({**{c.key: getattr(r, c.key) for c in PayRun.__table__.columns},
                                    "line_count": counts.get(r.id, 0)}) for r in rows]
     return {"items": items, "next_cursor": next_cursor}
 

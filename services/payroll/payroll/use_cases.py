@@ -15,8 +15,8 @@ from chassis.errors import Conflict, Invalid
 from payroll import access, domain, queries, schemas
 from payroll.models import PayRun, PayRunLine, RateCard, Timesheet, TimesheetApproval
 
-RATE_CARD = schemas.RateCard()
-STANDARD_RATE = schemas.StandardRate()
+rate_card_schema = schemas.RateCard()
+standard_rate_schema = schemas.StandardRate()
 
 # The card's column holding each band's rate (domain.BANDS).
 RATE_COLUMNS = {"day": "day_rate", "night": "night_rate", "weekend": "weekend_rate",
@@ -26,7 +26,7 @@ RATE_COLUMNS = {"day": "day_rate", "night": "night_rate", "weekend": "weekend_ra
 # --- rate cards ------------------------------------------------------------------------
 
 def rate_card_view(card):
-    return RATE_CARD.dump(card)
+    return rate_card_schema.dump(card)
 
 
 def put_rate_card(uow, data):
@@ -66,7 +66,7 @@ def standard_rate(session, bank_id, staff_type, grade, starts_at, ends_at):
         raise Invalid("no rate card for this staff type and grade",
                       errors={"grade": ["No rate card for this staff type and grade."]})
     band, rate = domain.standard_rate(starts_at, ends_at, rates_of(card))
-    return STANDARD_RATE.dump({
+    return standard_rate_schema.dump({
         "bank_id": bank_id, "staff_type": staff_type, "grade": grade, "band": band, "rate": rate,
         "minutes_by_band": domain.minutes_by_band(starts_at, ends_at),
     })
