@@ -2,6 +2,8 @@
 
 from marshmallow import RAISE, Schema, fields
 
+from contracts.shifts import ShiftSummary
+
 
 class _Contract(Schema):
     class Meta:
@@ -17,21 +19,12 @@ class Candidate(_Contract):
     worked_at_organisation = fields.Bool(required=True)
 
 
-class CandidatesRanked(_Contract):
+class CandidatesRanked(ShiftSummary):
     """matching.candidates_ranked: a shift opened to a group (its priority group, the bank, or
     agency tiers) and these workers, newly able to take it, may hear of it, best first. Only
     workers not named for this shift before are listed (none hears of one shift twice).
     Times ISO 8601 with offset; the rate a decimal string."""
 
-    shift_id = fields.Str(required=True)
-    site_id = fields.Str(required=True)
-    organisation_id = fields.Str(required=True)
-    bank_id = fields.Str(required=True)
-    staff_type = fields.Str(required=True)
-    grade = fields.Str(required=True)
-    starts_at = fields.Str(required=True)
-    ends_at = fields.Str(required=True)
-    hourly_rate = fields.Str(required=True)
     stage = fields.Str(required=True)  # priority | bank | agency
     release_event_id = fields.Str(required=True)  # the shifts event this answers
     candidates = fields.List(fields.Nested(Candidate), required=True)

@@ -3,7 +3,9 @@
 from marshmallow import RAISE, Schema, fields
 
 
-class ShiftFact(Schema):
+class ShiftSummary(Schema):
+    """What every event about one shift says of it (also matching's)."""
+
     class Meta:
         unknown = RAISE
 
@@ -16,6 +18,9 @@ class ShiftFact(Schema):
     starts_at = fields.Str(required=True)
     ends_at = fields.Str(required=True)
     hourly_rate = fields.Str(required=True)
+
+
+class ShiftFact(ShiftSummary):
     standard_rate = fields.Str(required=True)
     status = fields.Str(required=True)
     worker_id = fields.Str(allow_none=True, required=True)
