@@ -20,13 +20,13 @@ MAX_BACKOFF_SECONDS = 30
 
 
 class BackgroundLoop:
+    """Mix into a nameko extension that defines `run_once()`: one pass, returning True when more
+    work is waiting at once (the loop then runs again without waiting)."""
+
     loop_name = "background loop"
     poll_interval = 1.0  # seconds between passes when nobody wakes the loop
     _running = False
     _loop_thread = None
-
-    def run_once(self):
-        raise NotImplementedError
 
     def start_loop(self):
         self._wake = threading.Event()
