@@ -72,6 +72,11 @@ def build_spec():
                 "in": "header", "name": "Idempotency-Key", "required": False,
                 "schema": {"type": "string", "maxLength": 200},
             })
+            operation["responses"]["409"] = {
+                "description": "Conflict (also: this Idempotency-Key's first request is still in flight)",
+                "content": problem}
+        # Any route, while a service, the broker or a database is unreachable (with Retry-After).
+        operation["responses"]["503"] = {"description": "Service unavailable; retry later", "content": problem}
         for status, text in route.responses.items():
             operation["responses"][str(status)] = {"description": text, "content": problem}
         paths.setdefault(route.path, {})[route.method.lower()] = operation
