@@ -109,7 +109,7 @@ def domain_rpc(fn):
                 raise translated from exc
             raise
         if earlier is not None:
-            self.db.end_call(raised=True)  # nothing to commit: the result was kept before
+            self.db.end_call()  # nothing done: the result was kept before
             return result
         try:
             return self.db.end_call(key, result)
