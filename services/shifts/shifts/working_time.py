@@ -13,6 +13,7 @@ would leave the worker unbookable).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -90,7 +91,7 @@ class Shift:
         The night hours of every night the shift touches are added up; on a clock-change night the
         23:00-06:00 stretch lasts 6 h (March) or 8 h (October) of real time.
         """
-        return _night_time(self) >= NIGHT_HOURS_NEEDED
+        return _night_time(self.starts_at, self.ends_at) >= NIGHT_HOURS_NEEDED
 
     def overlap(self, start: datetime, end: datetime) -> timedelta:
         """Elapsed time this shift spends inside [start, end)."""
@@ -156,6 +157,8 @@ def _max_in_rolling_window(ctx: _Context) -> bool:
     """
     c = ctx.candidate
     nearby = ctx.near(ROLLING_WINDOW)
+    if _total(nearby) <= MAX_IN_ROLLING_WINDOW:
+        return False  # no window can hold more than all of them
     earliest, latest = c.starts_at - ROLLING_WINDOW, c.ends_at
     placements = {earliest, latest}
     placements.update(s.starts_at for s in nearby)
@@ -203,6 +206,8 @@ def _weekly_average(ctx: _Context) -> bool:
     c = ctx.candidate
     limit = (WEEKLY_AVERAGE_OPTED_OUT if ctx.opted_out else WEEKLY_AVERAGE) * REFERENCE_WEEKS
     nearby = ctx.near(REFERENCE_PERIOD)
+    if _total(nearby) <= limit:
+        return False  # no period can hold more than all of them
     period_ends = {s.ends_at for s in nearby if c.starts_at < s.ends_at < c.ends_at + REFERENCE_PERIOD}
     return any(_time_inside(nearby, end - REFERENCE_PERIOD, end) > limit for end in period_ends)
 
@@ -224,6 +229,10 @@ _CHECKS: dict[str, Callable[[_Context], bool]] = {
 def _rest_between(a: Shift, b: Shift) -> timedelta:
     """Time from the end of the earlier shift to the start of the later one (negative if they overlap)."""
     return max(b.starts_at - a.ends_at, a.starts_at - b.ends_at)
+
+
+def _total(shifts: Iterable[Shift]) -> timedelta:
+    return sum((s.duration for s in shifts), timedelta(0))
 
 
 def _time_inside(shifts: Iterable[Shift], start: datetime, end: datetime) -> timedelta:
@@ -268,10 +277,13 @@ def _run_limit_broken(ctx: _Context, members: Iterable[int], limit: int, rest: t
     return False
 
 
-def _night_time(shift: Shift) -> timedelta:
-    """Elapsed time the shift spends between 23:00 and 06:00 London time, over every night it touches."""
-    first = shift.starts_at.astimezone(LONDON).date() - timedelta(days=1)
-    last = shift.ends_at.astimezone(LONDON).date()
+@functools.lru_cache(maxsize=4096)  # a shift is judged against many schedules (matching: thousands)
+def _night_time(starts_at: datetime, ends_at: datetime) -> timedelta:
+    """Elapsed time a shift (UTC ends) spends between 23:00 and 06:00 London time, over every
+    night it touches."""
+    shift = Shift(starts_at, ends_at)
+    first = starts_at.astimezone(LONDON).date() - timedelta(days=1)
+    last = ends_at.astimezone(LONDON).date()
     total = timedelta(0)
     day = first
     while day <= last:
