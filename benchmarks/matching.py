@@ -69,10 +69,12 @@ GRADE_WEIGHTS = (30, 25, 18, 12, 9, 6)  # six grades a staff type, the entry gra
 
 WORKER_COLUMNS = ("worker_id", "user_id", "bank_id", "staff_type", "grade", "latitude", "longitude",
                   "extra_grades", "max_travel_km", "opted_out_of_48h", "status", "compliance_status",
-                  "compliance_version", "cleared_until", "worked_sites", "worked_organisations")
+                  "compliance_version", "cleared_until", "worked_sites", "worked_organisations",
+                  "offered_days")
 REACH_COLUMNS = ("worker_id", "grade", "bank_id", "staff_type", "reach_km", "latitude", "longitude",
                  "user_id", "grades", "max_travel_km", "opted_out_of_48h", "status", "compliance_status",
-                 "cleared_until", "worked_sites", "worked_organisations", "booked_starts", "booked_ends")
+                 "cleared_until", "worked_sites", "worked_organisations", "booked_starts", "booked_ends",
+                 "offered_days")
 SHIFT_COLUMNS = ("shift_id", "site_id", "organisation_id", "bank_id", "staff_type", "grade", "starts_at",
                  "ends_at", "hourly_rate", "status", "status_rank", "worker_id", "stage", "stage_rank",
                  "release_event_id")
@@ -133,7 +135,7 @@ class Bank:
                 "grades": [f"G{grade}"] + ([f"G{grade + 1}"] if also else []), "home": self.home(),
                 "travel": self.rng.choices([50, 30, 20, 80, 150, 500], [70, 10, 8, 8, 3, 1])[0],
                 "status": status, "compliance": "cleared" if cleared else "pending",
-                "until": until if cleared else None, "worked": set(), "booked": []}
+                "until": until if cleared else None, "worked": set(), "booked": [], "offered": []}
 
 
 def _array(values):
@@ -192,15 +194,16 @@ def _seed_workers(engine, people):
         sites = _array(sorted({s for s, _ in p["worked"]}))
         organisations = _array(sorted({o for _, o in p["worked"]}))
         latitude, longitude = p["home"]
+        offered = _array(str(day) for day in p["offered"])
         workers.append((p["worker_id"], p["user_id"], BANK, p["staff_type"], p["grades"][0], latitude,
                         longitude, _array(p["grades"][1:]), p["travel"], "false", p["status"],
-                        p["compliance"], 1, p["until"], sites, organisations))
+                        p["compliance"], 1, p["until"], sites, organisations, offered))
         if p["status"] == domain.MAY_WORK and p["compliance"] == domain.CLEARED:
             booked = sorted(p["booked"])
             starts, ends = _array(str(s) for s, _ in booked), _array(str(e) for _, e in booked)
             reach += [(p["worker_id"], grade, BANK, p["staff_type"], domain.reach_class(p["travel"]),
                        latitude, longitude, p["user_id"], _array(sorted(p["grades"])), p["travel"], "false",
-                       p["status"], p["compliance"], p["until"], sites, organisations, starts, ends)
+                       p["status"], p["compliance"], p["until"], sites, organisations, starts, ends, offered)
                       for grade in p["grades"]]
     with engine.begin() as connection:
         _copy(connection, "workers", WORKER_COLUMNS, workers)
@@ -211,9 +214,14 @@ def seed(engine, rng, at):
     """The bank as the handlers would have left it; the open shifts' ids."""
     bank = Bank(rng)
     people = [bank.person(i) for i in range(WORKERS)]
+    today = domain.day_number(at.astimezone(LONDON).date())
+    for _ in range(WORKERS):  # recent offers: one worker in three or so named lately, 1-5 times a day
+        days = people[rng.randrange(WORKERS)]["offered"]
+        days += [today - rng.randrange(7)] * rng.randrange(1, 6)
+        days.sort()
     progress(f"seeding {BOOKINGS:,} bookings")
     _seed_bookings(engine, rng, bank, people, at)
-    progress(f"seeding {WORKERS:,} workers and the reach index, {OPEN_SHIFTS:,} open shifts, recent offers")
+    progress(f"seeding {WORKERS:,} workers, their recent offers and index rows, {OPEN_SHIFTS:,} open shifts")
     _seed_workers(engine, people)
     midnight = datetime.combine(at.astimezone(LONDON).date(), datetime.min.time(), LONDON)
     open_rows = []
@@ -225,15 +233,10 @@ def seed(engine, rng, at):
         open_rows.append((f"open-{n}", site_id, organisation_id, BANK, person["staff_type"],
                           person["grades"][0], starts_at.isoformat(), ends_at.isoformat(), "50.00", "open",
                           domain.STATUS_RANK["open"], None, "bank", 2, str(uuid.uuid4())))
-    today = at.astimezone(LONDON).date()
-    offer_days = {(f"w{rng.randrange(WORKERS):06d}", today - timedelta(days=rng.randrange(7)))
-                  for _ in range(WORKERS)}
     with engine.begin() as connection:
         _copy(connection, "sites", ("site_id", "organisation_id", "bank_id", "latitude", "longitude"),
               [(s, o, BANK, latitude, longitude) for s, o, latitude, longitude in bank.sites])
         _copy(connection, "shifts", SHIFT_COLUMNS, open_rows)
-        _copy(connection, "offer_days", ("worker_id", "day", "offers"),
-              [(w, d, rng.randrange(1, 6)) for w, d in offer_days])
     _vacuum(engine)
     open_ids = [r[0] for r in open_rows]
     progress(f"naming the candidates of the {OPEN_SHIFTS:,} open shifts, as their release did")

@@ -261,7 +261,8 @@ class Worker(NamedTuple):
     """A worker as the model's index holds it, seen from one shift (queries read these fields,
     in this order): its bookings from HORIZON ago onwards as epoch seconds by start, whether it
     has worked at the shift's site and organisation, and how often it was offered work in the
-    last FAIRNESS_DAYS. A named tuple: a shift may have thousands of these to judge."""
+    last FAIRNESS_DAYS (`offered_days`: day_number of each offer, ascending). A named tuple: a shift
+    may have thousands of these to judge."""
 
     worker_id: str
     user_id: str
@@ -278,7 +279,7 @@ class Worker(NamedTuple):
     worked_at_organisation: bool = False
     booked_starts: tuple = ()
     booked_ends: tuple = ()
-    recent_offers: int = 0
+    offered_days: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -365,13 +366,14 @@ def candidates(shift, workers, at):
     organisation, then the rest; within each, who has been offered least in the last
     FAIRNESS_DAYS first, then the nearest (then by id, so that the order is the same every time)."""
     judge, latitude, longitude = Judge(shift, at), shift.latitude, shift.longitude
+    since = day_number(fairness_since(at))
     found = []
     for worker in workers:
         distance = reaches(worker, latitude, longitude)
         if distance is None or judge.refusals(worker):
             continue
-        found.append((not worker.worked_at_site, not worker.worked_at_organisation, worker.recent_offers,
-                      distance, worker.worker_id, worker.user_id))
+        found.append((not worker.worked_at_site, not worker.worked_at_organisation,
+                      offers_since(worker.offered_days, since), distance, worker.worker_id, worker.user_id))
     found.sort()
     return [{"worker_id": worker_id, "user_id": user_id, "rank": rank, "distance_km": round(distance, 2),
              "worked_at_site": not elsewhere, "worked_at_organisation": not other_organisation}
@@ -387,6 +389,19 @@ def renumber(ranked):
 def fairness_since(at):
     """The first London day whose offers count as recent."""
     return london_date(at) - timedelta(days=FAIRNESS_DAYS - 1)
+
+
+_DAY_ZERO = date(1970, 1, 1)
+
+
+def day_number(day):
+    """A London day as the model keeps offers by: days since 1970-01-01."""
+    return (day - _DAY_ZERO).days
+
+
+def offers_since(offered_days, since):
+    """How many shifts a worker was named for from day_number `since` on (offered_days ascending)."""
+    return len(offered_days) - bisect_left(offered_days, since)
 
 
 def candidates_ranked(shift, ranked):

@@ -60,6 +60,9 @@ class Worker(Base):
     worked_sites: Mapped[list[str]] = mapped_column(ARRAY(String(36)), nullable=False, server_default="{}")
     worked_organisations: Mapped[list[str]] = mapped_column(ARRAY(String(36)), nullable=False,
                                                             server_default="{}")
+    # Fairness: the London day (domain.day_number) of each shift it was named for lately, one
+    # entry per shift, ascending; days before domain.fairness_since are dropped at each naming.
+    offered_days: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False, server_default="{}")
 
 
 class Reach(Base):
@@ -69,7 +72,8 @@ class Reach(Base):
     reach class (`domain.REACH_CLASSES`). A shift's survivors are one range scan on latitude per
     class, longitudes checked on the index entries; each row carries what judging and ranking
     the worker needs, its bookings from `domain.HORIZON` ago onwards among them (epoch seconds),
-    so that no other table is read per candidate but its recent offers."""
+    so that no other table is read per candidate: its recent offers too (`offered_days`, kept
+    with the worker's)."""
 
     __tablename__ = "reach"
     __table_args__ = (
@@ -94,6 +98,7 @@ class Reach(Base):
     worked_organisations: Mapped[list[str]] = mapped_column(ARRAY(String(36)), nullable=False)
     booked_starts: Mapped[list[float]] = mapped_column(ARRAY(Float), nullable=False)
     booked_ends: Mapped[list[float]] = mapped_column(ARRAY(Float), nullable=False)
+    offered_days: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False, server_default="{}")
 
 
 class Site(Base):
@@ -155,16 +160,6 @@ class Offer(Base):
     stage: Mapped[str] = mapped_column(String(20), nullable=False)
 
 
-class OfferDay(Base):
-    """How many shifts a worker was named for on a London day: fairness counts the last seven."""
-
-    __tablename__ = "offer_days"
-    __table_args__ = (PrimaryKeyConstraint("worker_id", "day", postgresql_include=["offers"]),)  # index-only
-    worker_id: Mapped[str] = mapped_column(String(36))
-    day: Mapped[date] = mapped_column(Date)
-    offers: Mapped[int] = mapped_column(Integer, nullable=False)
-
-
 class EventLog(Base):
     """Every event matching consumed or published, written in the unit of work that applied it:
     what `matching.rebuild` replays, in `occurred_at` order. Kept for good (it is the model's
@@ -179,6 +174,6 @@ class EventLog(Base):
     envelope: Mapped[dict] = mapped_column(JSONB, nullable=False)
 
 
-MODEL = (Worker, Reach, Site, Shift, GroupMember, Offer, OfferDay)  # what a rebuild empties
+MODEL = (Worker, Reach, Site, Shift, GroupMember, Offer)  # what a rebuild empties
 
 metadata = Base.metadata

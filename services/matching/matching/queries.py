@@ -3,18 +3,22 @@ views of the model for operators and tests. Nothing here writes; use_cases.py do
 
 A shift's candidates take one statement, whatever the size of the bank: the index (`Reach`)
 rows filed under the shift's bank, staff type and grade whose reach class's box holds the site
-(one range scan on latitude per class, longitudes checked on the index entries), each with the
-worker's facts and bookings, and its offers of the last days (one probe each). Then
-domain.candidates judges each with booking's own rules and ranks them.
+(one range scan on latitude per class, longitudes checked on the index entries) and, with a
+metre to spare, whose travel radius holds it, each with the worker's facts, bookings and recent
+offers. Then domain.candidates judges each with booking's own rules (distance_km among them: the
+statement's distance only spares Python the rows that are surely out of reach) and ranks them.
+The statement is compiled once per shape and its rows read straight from the driver: a big
+shift has a thousand or more, and SQLAlchemy's row objects would cost as much as the query.
 """
 
 import functools
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from matching import domain
-from matching.models import GroupMember, Offer, OfferDay, Reach, Shift, Site, Worker
+from matching.models import GroupMember, Offer, Reach, Shift, Site, Worker
 
 # --- a shift and its candidates --------------------------------------------------------
 
@@ -35,23 +39,41 @@ def open_shift(session, shift_id):
     return domain.OpenShift(**row._mapping, priority_members=members)
 
 
+# Rows whose travel radius misses the site by more than this are left to the statement; the
+# rest are judged by domain.reaches (floating point in SQL and in Python may differ by a hair).
+_SPARE_KM = 0.001
+
+
+def _within_reach(latitude, longitude):
+    """SQL: the haversine distance of domain.reaches from the index row's home to a place is
+    within the row's travel radius (with _SPARE_KM to spare)."""
+    f = sa.func
+    lat, site_lat = f.radians(Reach.latitude), f.radians(latitude)
+    a = (f.power(f.sin((site_lat - lat) / 2), 2)
+         + f.cos(lat) * f.cos(site_lat) * f.power(f.sin(f.radians(longitude - Reach.longitude) / 2), 2))
+    distance = 2 * domain.EARTH_RADIUS_KM * f.asin(f.least(1.0, f.sqrt(a)))
+    return distance <= f.coalesce(Reach.max_travel_km, domain.DEFAULT_MAX_TRAVEL_KM) + _SPARE_KM
+
+
 @functools.cache
 def _candidates_statement(some, in_window):
-    """The statement, built once per shape (bound values differ per shift): `some` for the
-    named workers only, `in_window` for a priority group's members only."""
+    """The statement as the driver runs it and its constant values, built once per shape (bound
+    values differ per shift): `some` for the named workers only, `in_window` for a priority
+    group's members only."""
     value = sa.bindparam
     read = {
         "worked_at_site": value("site_id") == sa.any_(Reach.worked_sites),
         "worked_at_organisation": value("organisation_id") == sa.any_(Reach.worked_organisations),
-        "recent_offers": recent_offers(Reach.worker_id, value("since")),
-        **{c.key: c for c in _as_lists(Reach.grades, Reach.booked_starts, Reach.booked_ends)},
+        **{c.key: c for c in _as_lists(Reach.grades, Reach.booked_starts, Reach.booked_ends,
+                                       Reach.offered_days)},
     }
     statement = (
         sa.select(*[read[field].label(field) if field in read else getattr(Reach, field)
                     for field in domain.Worker._fields])
         .where(Reach.bank_id == value("bank_id"), Reach.staff_type == value("staff_type"),
                Reach.grade == value("grade"),
-               sa.or_(Reach.cleared_until.is_(None), Reach.cleared_until >= value("day"))))
+               sa.or_(Reach.cleared_until.is_(None), Reach.cleared_until >= value("day")),
+               _within_reach(value("latitude"), value("longitude"))))
     if some:  # a few workers: their own rows, wherever they live
         statement = statement.where(Reach.worker_id == sa.any_(value("some", type_=ARRAY(sa.String))))
     else:
@@ -62,7 +84,9 @@ def _candidates_statement(some, in_window):
     if in_window:
         statement = statement.where(Reach.worker_id.in_(
             sa.select(GroupMember.worker_id).where(GroupMember.group_id == value("group_id"))))
-    return statement
+    compiled = statement.compile(dialect=postgresql.psycopg2.dialect())
+    constants = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}
+    return str(compiled), constants
 
 
 def _as_lists(*columns):
@@ -79,27 +103,23 @@ def _boxes(latitude, longitude):
     return bounds
 
 
-def recent_offers(worker_id, since):
-    """How many shifts the worker was named for since the London day `since` (a scalar subquery)."""
-    return (sa.select(sa.func.coalesce(sa.func.sum(OfferDay.offers), 0))
-            .where(OfferDay.worker_id == worker_id, OfferDay.day >= since)
-            .scalar_subquery())
-
-
 def candidates(session, shift, at, only=None):
     """Who may take `shift` (a domain.OpenShift) at `at` and reaches its site, best first;
     `only`: the worker ids to consider (all when None)."""
     if shift.stage is None or shift.status not in domain.RELEASED or shift.starts_at <= at:
         return []
-    in_window = shift.stage == "priority"
-    values = {"site_id": shift.site_id, "organisation_id": shift.organisation_id,
-              "since": domain.fairness_since(at), "bank_id": shift.bank_id, "staff_type": shift.staff_type,
-              "grade": shift.grade, "day": shift.day, "group_id": shift.priority_group_id}
+    sql, constants = _candidates_statement(only is not None, shift.stage == "priority")
+    values = {**constants, "site_id": shift.site_id, "organisation_id": shift.organisation_id,
+              "bank_id": shift.bank_id, "staff_type": shift.staff_type, "grade": shift.grade,
+              "day": shift.day, "group_id": shift.priority_group_id, "latitude": shift.latitude,
+              "longitude": shift.longitude}
     if only is None:
         values.update(_boxes(shift.latitude, shift.longitude))
     else:
         values["some"] = list(only)
-    rows = session.execute(_candidates_statement(only is not None, in_window), values)
+    with session.connection().connection.cursor() as cursor:  # the unit of work's own transaction
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
     return domain.candidates(shift, map(domain.Worker._make, rows), at)
 
 
@@ -151,7 +171,7 @@ def worker_view(session, worker_id, at):
     bookings = session.execute(sa.select(Shift.shift_id, Shift.starts_at, Shift.ends_at, Shift.status)
                                .where(Shift.worker_id == worker_id, Shift.status.in_(domain.WORKING))
                                .order_by(Shift.starts_at)).all()
-    offers = session.scalar(sa.select(recent_offers(worker_id, domain.fairness_since(at))))
+    offers = domain.offers_since(worker.offered_days, domain.day_number(domain.fairness_since(at)))
     return {
         "worker_id": worker.worker_id, "user_id": worker.user_id, "bank_id": worker.bank_id,
         "agency_id": worker.agency_id, "staff_type": worker.staff_type, "grade": worker.grade,

@@ -57,30 +57,36 @@ def tell(uow, shift_id, at, only=None):
     ranked = queries.candidates(session, shift, at, only)
     if not ranked:
         return None
+    worker_ids = sorted(c["worker_id"] for c in ranked)
+    session.execute(_LOCK_WORKERS, {"worker_ids": worker_ids})  # before the offers: see _LOCK_WORKERS
     fresh = set(session.scalars(_OFFER, {"shift_id": shift_id, "stage": shift.stage,
-                                         "worker_ids": sorted(c["worker_id"] for c in ranked)}))
+                                         "worker_ids": worker_ids}))
     if not fresh:
         return None
     envelope = uow.emit(PUBLISHED, domain.candidates_ranked(
         shift, domain.renumber([c for c in ranked if c["worker_id"] in fresh])))
     _log(session, envelope)
-    _count_offers(session, envelope)
+    _count_offers(session, envelope, at)
     return envelope
 
 
-def _named(session, envelope):
+def _named(session, envelope, at):
     """Record who a published matching.candidates_ranked named (when rebuilding)."""
     data = envelope["data"]
-    session.execute(_OFFER, {"shift_id": data["shift_id"], "stage": data["stage"],
-                             "worker_ids": sorted(c["worker_id"] for c in data["candidates"])})
-    _count_offers(session, envelope)
+    worker_ids = sorted(c["worker_id"] for c in data["candidates"])
+    session.execute(_LOCK_WORKERS, {"worker_ids": worker_ids})
+    session.execute(_OFFER, {"shift_id": data["shift_id"], "stage": data["stage"], "worker_ids": worker_ids})
+    _count_offers(session, envelope, at)
 
 
-def _count_offers(session, envelope):
-    """One more offer on the London day it was published, for each worker named (fairness)."""
-    day = london_date(datetime.fromisoformat(envelope["occurred_at"]))
-    session.execute(_OFFER_DAY, {"day": day, "worker_ids": sorted(c["worker_id"]
-                                                                  for c in envelope["data"]["candidates"])})
+def _count_offers(session, envelope, at):
+    """One more offer on the London day it was published, for each worker named (their rows
+    locked), on the worker and its index rows; offers older than fairness counts are dropped."""
+    values = {"day": domain.day_number(london_date(datetime.fromisoformat(envelope["occurred_at"]))),
+              "since": domain.day_number(domain.fairness_since(at)),
+              "worker_ids": [c["worker_id"] for c in envelope["data"]["candidates"]]}
+    for statement in _OFFERED:
+        session.execute(statement, values)
 
 
 def _log(session, envelope):
@@ -99,10 +105,16 @@ _OFFER = sa.text(
     "INSERT INTO offers (shift_id, worker_id, stage) "
     "SELECT :shift_id, worker_id, :stage FROM unnest(CAST(:worker_ids AS varchar[])) AS worker_id "
     "ORDER BY worker_id ON CONFLICT (shift_id, worker_id) DO NOTHING RETURNING worker_id")
-_OFFER_DAY = sa.text(
-    "INSERT INTO offer_days (worker_id, day, offers) "
-    "SELECT worker_id, :day, 1 FROM unnest(CAST(:worker_ids AS varchar[])) AS worker_id "
-    "ORDER BY worker_id ON CONFLICT (worker_id, day) DO UPDATE SET offers = offer_days.offers + 1")
+# Naming workers locks their rows, in one order, before their offers are inserted: a handler
+# holding one worker's row (a cancellation) that tells of a shift another unit of work is naming
+# it for waits for that one here, instead of each waiting for the other's locks.
+_LOCK_WORKERS = sa.text(
+    "SELECT worker_id FROM workers WHERE worker_id = ANY(CAST(:worker_ids AS varchar[])) "
+    "ORDER BY worker_id FOR UPDATE")
+_OFFERED = tuple(sa.text(
+    f"UPDATE {table} SET offered_days = ARRAY(SELECT d FROM unnest(array_append(offered_days, "
+    "CAST(:day AS integer))) AS d WHERE d >= :since ORDER BY d) "
+    "WHERE worker_id = ANY(CAST(:worker_ids AS varchar[]))") for table in ("workers", "reach"))
 # Upserts that lock and return the row (the update of a conflicting row takes its lock).
 _WORKER = sa.select(Worker).from_statement(sa.text(
     "INSERT INTO workers (worker_id) VALUES (:worker_id) "
@@ -152,7 +164,8 @@ def _index(session, worker, at):
              "max_travel_km": worker.max_travel_km, "opted_out_of_48h": worker.opted_out_of_48h,
              "status": worker.status, "compliance_status": worker.compliance_status,
              "cleared_until": worker.cleared_until, "worked_sites": list(worker.worked_sites),
-             "worked_organisations": list(worker.worked_organisations), **_schedule(worker.worker_id, at)}
+             "worked_organisations": list(worker.worked_organisations),
+             "offered_days": list(worker.offered_days), **_schedule(worker.worker_id, at)}
     for grade in grades:  # a statement a row: SQLAlchemy caches a one-row INSERT, not a many-row one
         session.execute(sa.insert(Reach).values({**facts, "grade": grade}))
 
@@ -370,7 +383,7 @@ def rebuild(uow, at, progress=None, batch=2000):
 
 def _replay(session, envelope, at):
     if envelope["type"] == PUBLISHED:
-        _named(session, envelope)
+        _named(session, envelope, at)
         return
     APPLY[envelope["type"]](session, Event(
         event_id=envelope["event_id"], type=envelope["type"], version=envelope["version"],

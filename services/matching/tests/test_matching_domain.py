@@ -40,6 +40,8 @@ def worker(worker_id="w1", schedule=(), **facts):
 
 
 NOW = at(0, 9)
+OFFERED = domain.day_number(NOW.date())  # named today
+STALE = domain.day_number(NOW.date() - timedelta(days=domain.FAIRNESS_DAYS))  # named before the window
 
 
 def named(the_shift, workers):
@@ -93,11 +95,12 @@ def test_the_travel_radius_reaches_the_site_or_not():
 
 def test_ranking_prefers_prior_work_then_fewest_recent_offers_then_distance():
     workers = [
-        worker("near-busy", latitude=53.47, recent_offers=3),
-        worker("near-idle", latitude=53.47, recent_offers=0),
-        worker("far-idle", latitude=53.3, recent_offers=0),
-        worker("org", latitude=53.6, recent_offers=9, worked_at_organisation=True),
-        worker("site", latitude=53.6, recent_offers=9, worked_at_site=True, worked_at_organisation=True),
+        worker("near-busy", latitude=53.47, offered_days=(OFFERED,) * 3),
+        worker("near-idle", latitude=53.47, offered_days=(STALE,) * 5),
+        worker("far-idle", latitude=53.3, offered_days=()),
+        worker("org", latitude=53.6, offered_days=(OFFERED,) * 9, worked_at_organisation=True),
+        worker("site", latitude=53.6, offered_days=(OFFERED,) * 9, worked_at_site=True,
+               worked_at_organisation=True),
     ]
     ranked = domain.candidates(shift(), workers, NOW)
     assert [c["worker_id"] for c in ranked] == ["site", "org", "near-idle", "far-idle", "near-busy"]
