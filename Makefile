@@ -36,6 +36,7 @@ asyncapi: install
 bench: install infra
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.matching
+	$(BIN)/python -m benchmarks.notification_latency
 
 clean:
 	rm -rf $(VENV) .run

@@ -28,7 +28,6 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import io  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -41,6 +40,7 @@ import psycopg2.extensions  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from benchmarks.common import load_average, percentile, progress, row  # noqa: E402
 from chassis import config as settings  # noqa: E402
 from chassis.clock import LONDON  # noqa: E402
 from chassis.db import UnitOfWork  # noqa: E402
@@ -78,29 +78,6 @@ REACH_COLUMNS = ("worker_id", "grade", "bank_id", "staff_type", "reach_km", "lat
 SHIFT_COLUMNS = ("shift_id", "site_id", "organisation_id", "bank_id", "staff_type", "grade", "starts_at",
                  "ends_at", "hourly_rate", "status", "status_rank", "worker_id", "stage", "stage_rank",
                  "release_event_id")
-
-
-def progress(message):
-    print(f"  .. {message}", flush=True)
-
-
-def load_average():
-    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def row(name, seconds, target_ms=None):
-    ms = [s * 1000 for s in seconds]
-    p95 = percentile(ms, 95)
-    verdict = ""
-    if target_ms is not None:
-        verdict = f"   target p95 < {target_ms} ms: {'met' if p95 < target_ms else 'MISSED'}"
-    print(f"{name:<46} n={len(ms):<5} p50={statistics.median(ms):7.2f} ms  p95={p95:7.2f} ms  "
-          f"max={max(ms):7.2f} ms{verdict}", flush=True)
 
 
 # --- the synthetic bank ----------------------------------------------------------------------

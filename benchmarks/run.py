@@ -17,7 +17,6 @@ eventlet.monkey_patch()
 
 import json  # noqa: E402
 import logging  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -26,6 +25,7 @@ from datetime import datetime  # noqa: E402
 import requests  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 
+from benchmarks.common import progress, row  # noqa: E402
 from chassis import config as settings  # noqa: E402
 from chassis.context import configure_logging  # noqa: E402
 from chassis.migrate import drop_database, migrate  # noqa: E402
@@ -39,22 +39,6 @@ PORT = 18089
 CONCURRENCY = 20
 DURATION_SECONDS = 5
 API = "http://guest:guest@127.0.0.1:15672"
-
-
-def progress(message):
-    print(f"  .. {message}", flush=True)
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def row(name, latencies, elapsed=None):
-    ms = [v * 1000 for v in latencies]
-    rate = f"{len(ms) / elapsed:8.1f}/s" if elapsed else " " * 10
-    print(f"{name:<34} n={len(ms):<6} {rate}  p50={statistics.median(ms):7.1f} ms  "
-          f"p95={percentile(ms, 95):7.1f} ms  max={max(ms):7.1f} ms", flush=True)
 
 
 def load(fn, duration=DURATION_SECONDS, concurrency=CONCURRENCY):
@@ -120,11 +104,11 @@ def main():
         progress("login (argon2id verify)")
         latencies, elapsed = load(lambda i: session.post(base + "/v1/auth/token", json={
             "email": admin_email, "password": admin_password}).raise_for_status(), concurrency=4)
-        row("POST /v1/auth/token (4 clients)", latencies, elapsed)
+        row("POST /v1/auth/token (4 clients)", latencies, elapsed=elapsed, width=34)
 
         progress("GET /v1/me")
         latencies, elapsed = load(lambda i: session.get(base + "/v1/me", headers=auth).raise_for_status())
-        row("GET /v1/me", latencies, elapsed)
+        row("GET /v1/me", latencies, elapsed=elapsed, width=34)
 
         progress("POST /v1/workers, timing each event from commit to a consumer queue")
         run = uuid.uuid4().hex[:6]
@@ -149,14 +133,14 @@ def main():
             }).raise_for_status()
 
         latencies, elapsed = load(register)
-        row("POST /v1/workers (argon2id hash)", latencies, elapsed)
+        row("POST /v1/workers (argon2id hash)", latencies, elapsed=elapsed, width=34)
         deadline = time.monotonic() + 30
         while len(lags) < len(latencies) and time.monotonic() < deadline:
             eventlet.sleep(0.1)
         stop.append(True)
         consumer.wait()
         print(f"{'events relayed':<34} {len(lags)}/{len(latencies)} worker.registered received", flush=True)
-        row("outbox: emit -> consumer queue", lags)
+        row("outbox: emit -> consumer queue", lags, width=34)
         tap.close()
     finally:
         for container in containers:
