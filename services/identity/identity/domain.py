@@ -60,6 +60,18 @@ def status_after_compliance(current, cleared):
     return None
 
 
+def statuses_after_late_fact(current, cleared):
+    """A compliance fact older than one already applied, as [(status, reason), ...] to move
+    through. A late clearance of a worker never activated (applied, onboarding) says it was
+    active before the newer fact, which did not clear it (one that did would have activated it):
+    it goes through active to suspended, where the facts in order would have left it. Any other
+    late fact changes nothing."""
+    if cleared and current in ("applied", "onboarding"):
+        return [("active", "every required check verified (a clearance that arrived late)"),
+                ("suspended", "a required check lapsed (a newer fact, applied before)")]
+    return []
+
+
 def default_max_travel_km(max_travel_km):
     return DEFAULT_MAX_TRAVEL_KM if max_travel_km is None else max_travel_km
 

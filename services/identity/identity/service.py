@@ -116,23 +116,20 @@ class IdentityService(StaffbankService):
 
     @event_handler("compliance", "compliance.document_submitted")
     def on_document_submitted(self, event):
-        with self.db.unit_of_work() as uow:
-            use_cases.start_onboarding(uow, event.data["worker_id"])
+        self._consume(event)
 
     @event_handler("compliance", "compliance.cleared")
     def on_compliance_cleared(self, event):
-        self._apply_compliance(event)
+        self._consume(event)
 
     @event_handler("compliance", "compliance.uncleared")
     def on_compliance_uncleared(self, event):
-        self._apply_compliance(event)
+        self._consume(event)
 
     @event_handler("compliance", "compliance.lapsed")
     def on_compliance_lapsed(self, event):
-        self._apply_compliance(event)
+        self._consume(event)
 
-    def _apply_compliance(self, event):
-        """Each of these facts carries the worker's compliance status and its version."""
+    def _consume(self, event):
         with self.db.unit_of_work() as uow:
-            use_cases.apply_compliance(uow, event.data["worker_id"], event.data["status"] == "cleared",
-                                       event.data["version"])
+            use_cases.consume(uow, event)

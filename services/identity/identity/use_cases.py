@@ -201,6 +201,16 @@ def change_worker_status(uow, worker_id, target, reason=None):
 
 # --- onboarding, driven by compliance's facts ------------------------------------------
 
+def consume(uow, event):
+    """One of compliance's facts (chassis.handlers.Event): the first document starts onboarding;
+    cleared, uncleared and lapsed carry the worker's compliance status and its version."""
+    if event.type == "compliance.document_submitted":
+        start_onboarding(uow, event.data["worker_id"])
+    else:
+        apply_compliance(uow, event.data["worker_id"], event.data["status"] == "cleared",
+                         event.data["version"])
+
+
 def start_onboarding(uow, worker_id):
     """The first document arrived: an `applied` worker is now `onboarding` (else no change)."""
     worker = queries.worker(uow.session, worker_id, lock=True)
@@ -211,10 +221,15 @@ def start_onboarding(uow, worker_id):
 
 def apply_compliance(uow, worker_id, cleared, version):
     """Cleared activates, not cleared (uncleared, lapsed) suspends; a fact older than one
-    already applied (by its version) changes nothing, so order and replays do not matter."""
+    already applied (by its version) changes nothing but what the newer one could not know
+    (domain.statuses_after_late_fact), so order and replays do not matter."""
     worker = queries.worker(uow.session, worker_id, lock=True)
     if not domain.is_newer_fact(version, worker.compliance_version):
-        log.info("stale compliance fact ignored", extra={"worker_id": worker_id, "version": version})
+        steps = domain.statuses_after_late_fact(worker.status, cleared)
+        for target, reason in steps:
+            change_worker_status(uow, worker_id, target, reason)
+        if not steps:
+            log.info("stale compliance fact ignored", extra={"worker_id": worker_id, "version": version})
         return
     worker.compliance_version = version
     target = domain.status_after_compliance(worker.status, cleared)

@@ -78,3 +78,13 @@ def test_repeated_grants_count_once_and_emails_ignore_case():
     grant = {"role": "bank_admin", "scope_type": "bank", "scope_id": "b1"}
     assert domain.distinct_grants([grant, dict(grant)]) == [grant]
     assert domain.normalise_email(" Nurse@Example.ORG ") == "nurse@example.org"
+
+
+@pytest.mark.parametrize(("current", "cleared", "steps"), [
+    ("applied", True, ["active", "suspended"]), ("onboarding", True, ["active", "suspended"]),
+    ("active", True, []), ("suspended", True, []), ("left", True, []),
+    ("applied", False, []), ("onboarding", False, []), ("active", False, []), ("suspended", False, []),
+])
+def test_a_late_fact_moves_only_a_never_activated_worker_a_late_clearance_says_was_active(
+        current, cleared, steps):
+    assert [status for status, _ in domain.statuses_after_late_fact(current, cleared)] == steps
