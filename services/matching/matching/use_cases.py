@@ -273,13 +273,15 @@ def _shift(session, data):
 
 
 def _released(shift, event, stage, tier=None):
-    """Move the shift to a later stage of its release; [the shift] to tell about, if it moved."""
+    """Move the shift to a later stage of its release; [the shift] to tell about, if it moved.
+    Its priority group is kept whichever stage arrives first (a fact of the shift, not of the
+    stage: the model ends the same in any order)."""
+    if event.data.get("priority_group_id"):
+        shift.priority_group_id = event.data["priority_group_id"]
     rank = domain.stage_rank(stage, tier)
     if rank <= shift.stage_rank:
         return []  # an earlier stage arriving late
     shift.stage, shift.stage_rank, shift.release_event_id = stage, rank, event.event_id
-    if stage == "priority":
-        shift.priority_group_id = event.data["priority_group_id"]
     if tier is not None:
         shift.agency_tier = tier
     return [("shift", shift.shift_id)]
