@@ -5,10 +5,12 @@
 - `events`     the event envelope and the exchange topology every producer declares
 - `outbox`     the outbox table and the relay that publishes it with confirms
 - `handlers`   the idempotent, retrying, dead-lettering event handler entrypoint
+- `eventlog`   the event log a read model is rebuilt from, and the rebuild
 - `deadletters` an operator's command to list, show and replay dead letters
 - `context`    correlation ids carried from HTTP through RPC and events into JSON logs
 - `auth`       principals, role grants and scope checks (pure)
 - `errors`     domain errors that cross RPC as themselves
+- `csvfiles`   CSV downloads: one header row, CRLF, no spreadsheet formulas
 - `service`    the base every nameko service class extends
 - `runner`     `python -m chassis.runner pkg.module:Service` starts a service
 """

@@ -97,6 +97,14 @@ class Principal:
             return True
         return False
 
+    def reaches_bank(self, roles, bank_id):
+        """True if one of `roles` is granted on the platform, on the bank or anywhere in it (one of
+        its organisations or sites): for what shows each caller its own part of a bank (reports),
+        where `scope_ids` then says which part."""
+        return self.is_platform_admin or any(
+            grant.role in roles and (grant.scope_type == "platform" or grant.bank_id == bank_id)
+            for grant in self.grants)
+
     def scope_ids(self, roles):
         """For list filters: None if unrestricted, else {'bank': ids, 'organisation': ids, 'site': ids}."""
         if self.is_platform_admin:

@@ -8,7 +8,10 @@
 - Queue: `<service>.<method>`, a durable quorum queue bound to `<source>.events`
   with the event type as routing key. Its `x-delivery-limit` bounds crash loops
   (a message whose handling kills the process is redelivered, counted, and
-  finally dead-lettered by the broker).
+  finally dead-lettered by the broker). A handler may take several types of one
+  source, `@event_handler("shifts", ("shift.booked", "shift.cancelled"))`: one
+  queue bound once per type (and one dead-letter queue), where a read model that
+  applies every fact the same way would otherwise need a pair of queues per type.
 - Idempotency: the handler's unit of work inserts `(consumer, event_id)` into the
   inbox in the same transaction as its effects; a redelivery finds it and the
   message is acked as done without running the effects again.
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from kombu import Connection, Queue
+from kombu import Connection, Queue, binding
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled
@@ -82,7 +85,7 @@ class PoisonMessage(Exception):
 class EventHandler(Consumer):
     def __init__(self, source_service, event_type, versions=(1,), data_schema=None, **kwargs):
         self.source_service = source_service
-        self.event_type = event_type
+        self.event_types = (event_type,) if isinstance(event_type, str) else tuple(event_type)
         self.versions = tuple(versions)
         self.data_schema = data_schema  # None: the event's contract (contracts.schema_for)
         kwargs.setdefault("expected_exceptions", (AlreadyHandled,))
@@ -101,10 +104,10 @@ class EventHandler(Consumer):
         self.amqp_uri = config["AMQP_URI"]
         self.retry_delays = list(config.get("EVENT_RETRY_DELAYS") or [1, 5, 30, 120])
         name = self.consumer_name
+        exchange = events_exchange(self.source_service)
         self.queue = Queue(
             name,
-            exchange=events_exchange(self.source_service),
-            routing_key=self.event_type,
+            bindings=[binding(exchange, routing_key=event_type) for event_type in self.event_types],
             durable=True,
             queue_arguments={
                 **QUORUM_AT_LEAST_ONCE,
@@ -133,6 +136,8 @@ class EventHandler(Consumer):
             envelope = _envelope_schema.load(body)
         except ValidationError as exc:
             raise PoisonMessage(f"malformed envelope: {exc.messages}") from exc
+        if envelope["type"] not in self.event_types:
+            raise PoisonMessage(f"{envelope['type']} is not handled here (takes {self.event_types})")
         if envelope["version"] not in self.versions:
             raise PoisonMessage(
                 f"{envelope['type']} v{envelope['version']} not accepted (knows {self.versions})"

@@ -7,13 +7,23 @@ from datetime import UTC, datetime
 from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher
 
+import contracts
 from chassis import deadletters
 from chassis.engines import engine_for
 from chassis.events import DEAD_LETTER_SUFFIX, events_exchange
-from chassis.handlers import ATTEMPT_HEADER, ERROR_HEADER
+from chassis.handlers import ATTEMPT_HEADER, ERROR_HEADER, event_handler
+from chassis.service import StaffbankService
 from chassis.tables import inbox
 from chassis.testing import poll
-from chassis.tests.conftest import FAIL_ONCE, FAILING, HANDLER_CALLS, AuditService, rows
+from chassis.tests.conftest import (
+    FAIL_ONCE,
+    FAILING,
+    HANDLER_CALLS,
+    AuditService,
+    EntryRecorded,
+    entries,
+    rows,
+)
 
 QUEUE = "audit.on_entry_recorded"
 
@@ -185,3 +195,37 @@ def test_when_a_failed_message_cannot_be_republished_the_service_lives_and_nothi
     assert len(HANDLER_CALLS) > 1
     assert not container._died.ready()
     assert deadletters.show(amqp_uri, QUEUE, 1)[0]["error"].startswith("broker dead-lettered")
+
+
+class AuditTwoTypesService(StaffbankService):
+    """One handler, one queue, two event types (a read model applying each fact alike)."""
+
+    name = "audit"
+
+    @event_handler("ledger", ("entry.recorded", "entry.voided"))
+    def on_entry(self, event):
+        HANDLER_CALLS.append((event.type, event.event_id))
+        with self.db.unit_of_work() as uow:
+            uow.session.execute(entries.insert().values(note=f"{event.type}:{event.data['note']}",
+                                                        event_id=event.event_id))
+
+
+def test_one_handler_may_take_several_types_on_one_queue(container_factory, make_config, audit_db,
+                                                          rabbit_config):
+    amqp_uri = rabbit_config["AMQP_URI"]
+    contracts.CATALOGUE[("entry.voided", 1)] = ("ledger", EntryRecorded)
+    try:
+        container_factory(AuditTwoTypesService, make_config(audit_db)).start()
+        recorded, voided = envelope("a"), envelope("b", type="entry.voided")
+        publish(amqp_uri, recorded)
+        Publisher(amqp_uri).publish(voided, exchange=events_exchange("ledger"), routing_key="entry.voided")
+        Publisher(amqp_uri).publish(voided, exchange=events_exchange("ledger"), routing_key="entry.voided")
+        # A message of another type reaching the queue (here by its own name) is poison.
+        Publisher(amqp_uri).publish(envelope("c", type="entry.other"), routing_key="audit.on_entry")
+        poll(lambda: len(rows(audit_db)) == 2 and len(HANDLER_CALLS) == 3, message="both types applied once")
+        assert sorted(r["note"] for r in rows(audit_db)) == ["entry.recorded:a", "entry.voided:b"]
+        with Connection(amqp_uri) as conn:
+            dead = Queue("audit.on_entry" + DEAD_LETTER_SUFFIX, channel=conn.default_channel, no_declare=True)
+            poll(lambda: dead.queue_declare(passive=True).message_count == 1, message="the stray type")
+    finally:
+        contracts.CATALOGUE.pop(("entry.voided", 1), None)

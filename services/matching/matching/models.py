@@ -10,7 +10,6 @@ facts applied in any order, and again, leave the same rows.
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -22,8 +21,10 @@ from sqlalchemy import (
     String,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from chassis import eventlog
 
 
 class Base(DeclarativeBase):
@@ -160,19 +161,9 @@ class Offer(Base):
     stage: Mapped[str] = mapped_column(String(20), nullable=False)
 
 
-class EventLog(Base):
-    """Every event matching consumed or published, written in the unit of work that applied it:
-    what `matching.rebuild` replays, in `occurred_at` order. Kept for good (it is the model's
-    source); not part of the model, so a rebuild leaves it alone."""
-
-    __tablename__ = "event_log"
-    __table_args__ = (Index("event_log_replay", "occurred_at", "seq"),)
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False, unique=True)
-    type: Mapped[str] = mapped_column(String(200), nullable=False)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    envelope: Mapped[dict] = mapped_column(JSONB, nullable=False)
-
+# Every event matching consumed or published, written in the unit of work that applied it:
+# what `matching.rebuild` replays (chassis.eventlog). Not part of the model.
+event_log = eventlog.table(Base.metadata)
 
 MODEL = (Worker, Reach, Site, Shift, GroupMember, Offer)  # what a rebuild empties
 

@@ -9,31 +9,10 @@ rebuild` does the same inside a running matching process.
 """
 
 import sys
-import time
-
-from sqlalchemy.orm import Session
 
 from chassis.clock import now
-from chassis.config import database_url
-from chassis.db import UnitOfWork
-from chassis.engines import engine_for
+from chassis.eventlog import main
 from matching import use_cases
 
-
-def main():
-    engine = engine_for(database_url("matching"))
-    started = time.monotonic()
-
-    def progress(done, total):
-        print(f"  replayed {done}/{total} events ({done / max(total, 1):.0%}, "
-              f"{time.monotonic() - started:.1f}s)", flush=True)
-
-    print("rebuilding matching's read model from its event log", flush=True)
-    with Session(engine) as session, UnitOfWork(session, producer="matching") as uow:
-        result = use_cases.rebuild(uow, now(), progress=progress)
-    print(f"done: {result['events']} events in {time.monotonic() - started:.1f}s", flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("matching", lambda uow, progress: use_cases.rebuild(uow, now(), progress=progress)))

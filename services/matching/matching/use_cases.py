@@ -15,12 +15,12 @@ different producers arrive in any order, and each is applied only over an older 
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 
+from chassis import eventlog
 from chassis.clock import london_date
-from chassis.handlers import Event
 from matching import domain, queries
-from matching.models import MODEL, EventLog, GroupMember, Reach, Shift, Site, Worker
+from matching.models import MODEL, GroupMember, Reach, Shift, Site, Worker, event_log
 
 PUBLISHED = "matching.candidates_ranked"
 
@@ -29,9 +29,7 @@ def consume(uow, event, at):
     """Apply one consumed event (chassis.handlers.Event) as of `at`: log it, change the model,
     and name the workers it lets hear of a shift for the first time."""
     session = uow.session
-    _log(session, {"event_id": event.event_id, "type": event.type, "version": event.version,
-                   "occurred_at": event.occurred_at.isoformat(), "producer": event.producer,
-                   "correlation_id": event.correlation_id, "data": event.data})
+    eventlog.record(session, event_log, eventlog.envelope_of(event))
     for kind, key in APPLY[event.type](session, event, at):
         if kind == "shift":
             tell(uow, key, at)
@@ -65,7 +63,7 @@ def tell(uow, shift_id, at, only=None):
         return None
     envelope = uow.emit(PUBLISHED, domain.candidates_ranked(
         shift, domain.renumber([c for c in ranked if c["worker_id"] in fresh])))
-    _log(session, envelope)
+    eventlog.record(session, event_log, envelope)
     _count_offers(session, envelope, at)
     return envelope
 
@@ -89,18 +87,9 @@ def _count_offers(session, envelope, at):
         session.execute(statement, values)
 
 
-def _log(session, envelope):
-    session.execute(_LOG, {"event_id": envelope["event_id"], "type": envelope["type"], "envelope": envelope,
-                           "occurred_at": datetime.fromisoformat(envelope["occurred_at"])})
-
-
 # The statements every event runs, as SQL text: SQLAlchemy 2.0 does not cache the PostgreSQL
 # INSERT ... ON CONFLICT construct (its dialect Insert sets inherit_cache = False), and compiling
 # one costs more than the rest of applying an event. Sorted ids: one lock order for everyone.
-_LOG = sa.text(
-    "INSERT INTO event_log (event_id, type, occurred_at, envelope) "
-    "VALUES (:event_id, :type, :occurred_at, :envelope) ON CONFLICT (event_id) DO NOTHING",
-).bindparams(sa.bindparam("envelope", type_=JSONB))
 _OFFER = sa.text(
     "INSERT INTO offers (shift_id, worker_id, stage) "
     "SELECT :shift_id, worker_id, :stage FROM unnest(CAST(:worker_ids AS varchar[])) AS worker_id "
@@ -354,40 +343,17 @@ APPLY = {
 
 # --- rebuild ---------------------------------------------------------------------------
 
-def rebuild(uow, at, progress=None, batch=2000):
-    """Empty the model and apply the event log again in occurred_at order, naming nobody: who
-    was named comes back from matching's own published events. Handlers wait meanwhile (the
-    model's tables are locked against writes; every handler writes before it reads); readers see
-    the old model until the rebuild commits. `progress(done, total)`."""
+def rebuild(uow, at, progress=None):
+    """Empty the model and apply the event log again in occurred_at order (chassis.eventlog),
+    naming nobody: who was named comes back from matching's own published events.
+    `progress(done, total)`."""
     session = uow.session
-    tables = ", ".join(table.__tablename__ for table in MODEL)
-    session.execute(sa.text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
-    for table in MODEL:
-        session.execute(sa.delete(table))
-    total = session.scalar(sa.select(sa.func.count()).select_from(EventLog))
-    done, after = 0, None
-    while True:
-        statement = sa.select(EventLog.seq, EventLog.occurred_at, EventLog.envelope)
-        if after is not None:
-            statement = statement.where(sa.tuple_(EventLog.occurred_at, EventLog.seq) > after)
-        rows = session.execute(statement.order_by(EventLog.occurred_at, EventLog.seq).limit(batch)).all()
-        if not rows:
-            break
-        for row in rows:
-            _replay(session, row.envelope, at)
-        session.flush()
-        session.expunge_all()  # the model's rows are written; keep the session small
-        done, after = done + len(rows), (rows[-1].occurred_at, rows[-1].seq)
-        if progress is not None:
-            progress(done, total)
-    return {"events": done}
+    return eventlog.replay(session, event_log, MODEL, lambda envelope: _replay(session, envelope, at),
+                           progress=progress)
 
 
 def _replay(session, envelope, at):
     if envelope["type"] == PUBLISHED:
         _named(session, envelope, at)
-        return
-    APPLY[envelope["type"]](session, Event(
-        event_id=envelope["event_id"], type=envelope["type"], version=envelope["version"],
-        occurred_at=datetime.fromisoformat(envelope["occurred_at"]), producer=envelope["producer"],
-        correlation_id=envelope["correlation_id"], data=envelope["data"]), at)
+    else:
+        APPLY[envelope["type"]](session, eventlog.event_of(envelope), at)

@@ -1,11 +1,10 @@
 """Payroll's reads: views of timesheets and pay runs, lists scoped by the caller, exports."""
 
-import csv
-import io
 from decimal import Decimal
 
 import sqlalchemy as sa
 
+from chassis import csvfiles
 from chassis.clock import LONDON, london_date
 from chassis.errors import NotFound
 from chassis.pagination import paginate
@@ -189,19 +188,13 @@ ESR_ELEMENTS = {"day": "DAY", "night": "NIGHT", "weekend": "WEEKEND", "bank_holi
                 domain.FLAT: "FLAT"}
 
 
-def _cell(value):
-    """Text a spreadsheet will not run: a leading =, +, - or @ (a formula) gets a quote before it."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def _local(moment):
     return moment.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M%z")
 
 
 def _rows(timesheets):
     for t in timesheets:
-        yield (t.bank_number, _cell(t.worker_name), _cell(t.site_name), t.shift_id, _local(t.shift_starts_at),
+        yield (t.bank_number, t.worker_name, t.site_name, t.shift_id, _local(t.shift_starts_at),
                _local(t.shift_ends_at), f"{t.hours:.2f}", f"{t.hourly_rate:.2f}", f"{t.amount:.2f}",
                t.pay_basis, t.site_id, t.id)
 
@@ -209,9 +202,9 @@ def _rows(timesheets):
 def _esr_rows(timesheets):
     for t in timesheets:
         for element, minutes, rate, amount in domain.pay_elements(pay_of(t)):
-            yield (t.bank_number, _cell(t.worker_name), london_date(t.shift_starts_at).isoformat(),
+            yield (t.bank_number, t.worker_name, london_date(t.shift_starts_at).isoformat(),
                    ESR_ELEMENTS[element], f"{domain.hours_of(minutes):.2f}", f"{rate:.2f}", f"{amount:.2f}",
-                   minutes, _cell(t.site_name), t.shift_id, t.id)
+                   minutes, t.site_name, t.shift_id, t.id)
 
 
 def export(session, pay_run_id, kind, actor):
@@ -221,10 +214,6 @@ def export(session, pay_run_id, kind, actor):
     timesheets = lines_of(session, run.id)
     columns, rows = (EXPORT_COLUMNS, _rows(timesheets)) if kind == "lines" else (ESR_COLUMNS,
                                                                                  _esr_rows(timesheets))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
     suffix = "" if kind == "lines" else "-esr"
     return {"filename": f"pay-run-{run.period_start}-{run.period_end}-{run.id[:8]}{suffix}.csv",
-            "content": out.getvalue()}
+            "content": csvfiles.render(columns, rows)}  # names a spreadsheet would run are defused
