@@ -27,6 +27,7 @@ SERVICES = [
     ("payroll", "payroll.service:PayrollService"),
     ("matching", "matching.service:MatchingService"),
     ("notifications", "notifications.service:NotificationsService"),
+    ("reporting", "reporting.service:ReportingService"),
     ("gateway", "gateway.service:GatewayService"),
 ]
 STOP_GRACE_SECONDS = 10

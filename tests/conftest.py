@@ -16,6 +16,7 @@ from identity.service import IdentityService
 from matching.service import MatchingService
 from notifications.service import NotificationsService
 from payroll.service import PayrollService
+from reporting.service import ReportingService
 from shifts.service import ShiftsService
 
 ADMIN_EMAIL = "admin@example.org"
@@ -62,7 +63,7 @@ class Api:
 @dataclass
 class Platform:
     """The running platform: `containers` and `configs` by service name (identity,
-    compliance, shifts, payroll, matching, notifications, gateway)."""
+    compliance, shifts, payroll, matching, notifications, reporting, gateway)."""
 
     api: Api
     containers: dict
@@ -71,7 +72,7 @@ class Platform:
 
 # Every service the platform runs besides the gateway (started after them).
 SERVICE_CLASSES = (IdentityService, ComplianceService, ShiftsService, PayrollService, MatchingService,
-                   NotificationsService)
+                   NotificationsService, ReportingService)
 
 
 @pytest.fixture

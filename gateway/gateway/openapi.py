@@ -76,7 +76,8 @@ def build_spec():
                 "description": "Conflict (also: this Idempotency-Key's first request is still in flight)",
                 "content": problem}
         # Any route, while a service, the broker or a database is unreachable (with Retry-After).
-        operation["responses"]["503"] = {"description": "Service unavailable; retry later", "content": problem}
+        operation["responses"]["503"] = {"description": "Service unavailable; retry later",
+                                         "content": problem}
         for status, text in route.responses.items():
             operation["responses"][str(status)] = {"description": text, "content": problem}
         paths.setdefault(route.path, {})[route.method.lower()] = operation

@@ -23,11 +23,12 @@ from gateway.routes.compliance import ComplianceRoutes
 from gateway.routes.identity import IdentityRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.payroll import PayrollRoutes
+from gateway.routes.reporting import ReportingRoutes
 from gateway.routes.shifts import ShiftRoutes
 
 READINESS_TIMEOUT_SECONDS = 3
 # Every service /readyz asks; each new service adds itself.
-SERVICES = ("identity", "compliance", "shifts", "payroll", "matching", "notifications")
+SERVICES = ("identity", "compliance", "shifts", "payroll", "matching", "notifications", "reporting")
 # Who answers "where does this resource sit in the bank tree?" for each kind of id.
 SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identity", "worker": "identity",
                 "document": "compliance", "shift": "shifts", "timesheet": "payroll", "pay_run": "payroll",
@@ -35,7 +36,7 @@ SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identit
 
 
 class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoutes, NotificationRoutes,
-                     StaffbankService):
+                     ReportingRoutes, StaffbankService):
     name = "gateway"
     config = Config()
     identity = ServiceRpc("identity")
@@ -44,6 +45,7 @@ class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoute
     payroll = ServiceRpc("payroll")
     matching = ServiceRpc("matching")
     notifications = ServiceRpc("notifications")
+    reporting = ServiceRpc("reporting")
     idempotency = IdempotencyStore()
     context_data = ContextData()
 

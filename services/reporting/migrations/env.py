@@ -1,0 +1,4 @@
+from chassis.migrate import run_alembic_env
+from reporting.models import metadata
+
+run_alembic_env(metadata)
