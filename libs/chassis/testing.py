@@ -282,3 +282,54 @@ def run_service(container_factory):
     yield run
     for proxy in proxies:
         proxy.stop()
+
+
+# --- delivery in any order, more than once (hypothesis) ------------------------------------
+
+def deliveries(count):
+    """A hypothesis strategy: an order in which `count` events arrive, each at least once and
+    some of them again (a redelivery, a replica's duplicate publish), in any order."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.integers(0, count - 1), max_size=count).flatmap(
+        lambda again: st.permutations([*range(count), *again]))
+
+
+def consumed_event_types(service_cls):
+    """Every event type the service's handlers take (chassis.handlers.event_handler)."""
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+    from chassis.handlers import EventHandler
+
+    return {event_type for member in vars(service_cls).values()
+            for entrypoint in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ())
+            if isinstance(entrypoint, EventHandler) for event_type in entrypoint.event_types}
+
+
+def deliver(url, consumer, producer, envelope, apply):
+    """Handle one delivery of `envelope` as an event handler does: one unit of work that first
+    claims (consumer, event_id) in the inbox, then `apply(uow, event)`; a repeat is a no-op."""
+    from sqlalchemy.orm import Session
+
+    from chassis.db import AlreadyHandled, UnitOfWork
+    from chassis.handlers import Event
+
+    event = Event(**envelope)  # occurred_at a datetime, data as its contract loads it
+    with Session(engine_for(url)) as session:
+        try:
+            with UnitOfWork(session, producer, inbox_claim=(consumer, event.event_id)) as uow:
+                apply(uow, event)
+        except AlreadyHandled:
+            pass
+
+
+def table_rows(url, tables, leave_out=()):
+    """Every row of each table (a Table), as sorted tuples of its columns but `leave_out`: a
+    state to compare."""
+    state = {}
+    with engine_for(url).connect() as connection:
+        for table in tables:
+            columns = [c for c in table.columns if c.name not in leave_out]
+            rows = connection.execute(sa.select(*columns)).all()
+            state[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return state
