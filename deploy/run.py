@@ -13,6 +13,7 @@ restart of `make run`).
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +43,32 @@ def signing_key():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def listening(host, port):
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def local_mailbox(env):
+    """A local SMTP server keeping every email in .run/mail (one .eml file each, a line logged),
+    started when SMTP_HOST is this machine and nothing answers on SMTP_PORT: without it a new
+    user's `make run` would send no email at all. None when a mail server is already there."""
+    host, port = env.get("SMTP_HOST", "127.0.0.1"), int(env.get("SMTP_PORT", "1025"))
+    if host not in LOCAL_HOSTS or listening(host, port):
+        return None
+    from notifications.testing import SmtpSink
+
+    def logged(message):
+        print(f"staffbank: mail to {message['To']}: {message['Subject']} (in .run/mail)", flush=True)
+
+    return SmtpSink(port=port, folder=ROOT / ".run" / "mail", on_message=logged).start()
 
 
 def pump(name, stream):
@@ -90,6 +117,10 @@ class Supervised:
 
 def main():
     env = dict(os.environ, TOKEN_SIGNING_KEY=signing_key(), PYTHONUNBUFFERED="1")
+    mailbox = local_mailbox(env)
+    if mailbox is not None:
+        print(f"staffbank: email goes to a local SMTP server on 127.0.0.1:{mailbox.port}, kept in "
+              ".run/mail", flush=True)
     supervised = [Supervised(name, spec, env) for name, spec in SERVICES]
     for service in supervised:
         service.start()
@@ -121,6 +152,8 @@ def main():
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+        if mailbox is not None:
+            mailbox.stop()
     return 1 if any(p.returncode not in (0, -signal.SIGTERM) for p in processes) else 0
 
 

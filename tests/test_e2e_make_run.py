@@ -1,8 +1,10 @@
 """`make run`'s runner from scratch: fresh databases, real processes, the identity
-flow over HTTP, a killed service restarted by the runner, and ctrl-C stopping everything."""
+flow over HTTP, email reaching the local mailbox it starts, a killed service restarted by the
+runner, and ctrl-C stopping everything."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -47,6 +49,19 @@ def wait_ready(base, process, output, seconds=60):
         time.sleep(0.3)
 
 
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, seconds, message):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.2)
+
+
 def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
     rabbit_config, database_server_url, free_port
 ):
@@ -62,6 +77,7 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         BOOTSTRAP_ADMIN_EMAIL="root@example.org",
         BOOTSTRAP_ADMIN_PASSWORD="root-password-1",
         TOKEN_SIGNING_KEY="runner-test-key-" + "z" * 32,
+        SMTP_HOST="127.0.0.1", SMTP_PORT=str(_free_port()),  # nothing there: the runner's mailbox
     )
     process = subprocess.Popen([sys.executable, "-m", "deploy.run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -80,8 +96,27 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
             time.sleep(0.1)
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
         bank = requests.post(base + "/v1/banks", json={"name": "Runner Bank"}, headers=auth).json()
-        org = requests.post(base + "/v1/organisations", headers=auth,
-                            json={"bank_id": bank["id"], "name": "Practice", "kind": "practice"}).json()
+        admin = requests.post(base + "/v1/users", headers=auth, json={
+            "email": "admin@example.org", "password": "admin-password", "name": "Admin",
+            "roles": [{"role": "bank_admin", "scope_type": "bank", "scope_id": bank["id"]}]})
+        assert admin.status_code == 201, admin.text
+
+        # A new practice: its bank's admin is emailed the getting-started steps, through the
+        # local SMTP server the runner started (a practice is added again until notifications
+        # has learnt of the admin: the two facts travel on different queues).
+        mailed = "staffbank: mail to admin@example.org"
+        org = None
+        for attempt in range(5):
+            org = requests.post(base + "/v1/organisations", headers=auth, json={
+                "bank_id": bank["id"], "name": f"Practice {attempt}", "kind": "practice"}).json()
+            try:
+                wait_for(lambda: mailed in "".join(output), 4, "no email")
+                break
+            except AssertionError:
+                continue
+        assert mailed in "".join(output), "".join(output)
+        assert any(p.read_text(errors="replace").count("admin@example.org")
+                   for p in (ROOT / ".run" / "mail").glob("*admin@example.org*.eml"))
         site = requests.post(base + "/v1/sites", headers=auth, json={
             "organisation_id": org["id"], "name": "Surgery", "latitude": 52.2, "longitude": 0.12}).json()
         user = requests.post(base + "/v1/users", headers=auth, json={
@@ -112,6 +147,7 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
             drop_database(url)
     text = "".join(output)
     assert process.returncode == 0, text
+    assert "staffbank: email goes to a local SMTP server" in text
     assert "staffbank: identity exited with -9; restarting in 1 s" in text
     for name in NAMES:
         assert f'"message": "{name} stopped"' in text
