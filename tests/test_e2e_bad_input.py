@@ -137,6 +137,7 @@ def test_hostile_strings_are_4xx_not_500(api, admin, north, worker_payload):
     _problem(api.post("/v1/auth/token", {"email": "a\u0000@example.org", "password": "x"}), 422,
              "validation-error")
     _problem(api.get("/v1/workers?staff_type=nurse%00", token=admin), 422, "validation-error")
+    _problem(api.get("/v1/rate-violations?bank_id=b%00", token=admin), 422, "validation-error")  # an id
     assert _worker_count(api, north) == 0
 
 

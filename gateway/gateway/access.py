@@ -76,8 +76,9 @@ class GrantRefs:
 
 
 def _ids(kind, value, field):
-    """A checkable id: a non-empty string. Anything else is left for validation to refuse."""
-    return [(kind, value, field)] if isinstance(value, str) and value else []
+    """A checkable id: a non-empty string a database can hold (no NUL). Anything else is left for
+    validation to refuse (422), or names nothing there is (404): no resource has such an id."""
+    return [(kind, value, field)] if isinstance(value, str) and value and "\x00" not in value else []
 
 
 def authorise(principal, roles, ref, call, resolve_scope):
