@@ -323,6 +323,29 @@ def deliver(url, consumer, producer, envelope, apply):
             pass
 
 
+def ends_alike_in_any_order(events, reset, deliver_one, state, max_examples=30):
+    """Deliver `events` once each in order, then (hypothesis) in any order with repeats: before
+    each run `reset()`, for each delivery `deliver_one(event)`, after it `state()`; every state
+    must equal the ordered one, which is returned (for the caller to check it is not trivial)."""
+    from hypothesis import HealthCheck, given, settings
+
+    def run(order):
+        reset()
+        for index in order:
+            deliver_one(events[index])
+        return state()
+
+    expected = run(range(len(events)))
+
+    @settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(order=deliveries(len(events)))
+    def same_state(order):
+        assert run(order) == expected
+
+    same_state()
+    return expected
+
+
 def table_rows(url, tables, leave_out=()):
     """Every row of each table (a Table), as sorted tuples of its columns but `leave_out`: a
     state to compare."""

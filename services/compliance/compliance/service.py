@@ -48,7 +48,7 @@ class ComplianceService(StaffbankService):
     @event_handler("identity", "worker.registered")
     def on_worker_registered(self, event):
         with self.db.unit_of_work() as uow:
-            use_cases.save_profile(uow, {**event.data, "id": event.data["worker_id"]})
+            use_cases.on_worker_registered(uow, event)
 
     @domain_rpc
     def submit_document(self, worker_id, payload, actor_id=None):

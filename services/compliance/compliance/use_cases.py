@@ -30,6 +30,11 @@ def save_profile(uow, worker):
     )
 
 
+def on_worker_registered(uow, event):
+    """identity's worker.registered (a chassis.handlers.Event): the worker's profile."""
+    save_profile(uow, {**event.data, "id": event.data["worker_id"]})
+
+
 def reassess(uow, worker, day):
     """Recompute a (locked) worker's status; publish cleared/uncleared when it crosses that line."""
     assessment = domain.assess(queries.required_kinds(uow.session, worker.bank_id, worker.staff_type),

@@ -8,10 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
 
 from chassis.engines import engine_for
-from chassis.testing import consumed_event_types, deliver, deliveries
+from chassis.testing import consumed_event_types, deliver, ends_alike_in_any_order
 from identity import use_cases
 from identity.models import Worker
 from identity.service import IdentityService
@@ -60,24 +59,19 @@ def test_any_order_and_any_repeat_end_with_the_same_workers(identity, identity_c
     engine = engine_for(url)
     ids = [w["id"] for w in workers]
 
-    def delivered(order):
-        with engine.begin() as connection:  # as registered, nothing applied yet
+    def reset():  # as registered, nothing applied yet
+        with engine.begin() as connection:
             connection.execute(sa.text("DELETE FROM inbox"))
             connection.execute(sa.update(Worker).where(Worker.id.in_(ids))
                                .values(status="applied", compliance_version=0))
-        for index in order:
-            event = events[index]
-            deliver(url, f"identity.{event['type']}", "identity", event, use_cases.consume)
+
+    def workers_now():
         with engine.connect() as connection:
             return sorted(connection.execute(sa.select(Worker.id, Worker.status, Worker.compliance_version)
                                              .where(Worker.id.in_(ids))).all())
 
-    expected = delivered(range(len(events)))
+    expected = ends_alike_in_any_order(
+        events, reset, state=workers_now, max_examples=40,
+        deliver_one=lambda event: deliver(url, f"identity.{event['type']}", "identity", event,
+                                          use_cases.consume))
     assert sorted((status, version) for _, status, version in expected) == [("active", 4), ("suspended", 3)]
-
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(order=deliveries(len(events)))
-    def same_workers(order):
-        assert delivered(order) == expected
-
-    same_workers()

@@ -12,10 +12,8 @@ shift opened is named then; one whose clearance arrives after its suspension nev
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
-
 from chassis.runner import migrations_dir
-from chassis.testing import consumed_event_types, deliver, deliveries, empty_database, table_rows
+from chassis.testing import consumed_event_types, deliver, empty_database, ends_alike_in_any_order, table_rows
 from matching import use_cases
 from matching.models import GroupMember, Reach, Shift, Site, Worker
 from matching.service import MatchingService
@@ -106,27 +104,14 @@ def consume(uow, event):
     use_cases.consume(uow, event, AT)  # what MatchingService's handlers do, at a fixed now
 
 
-def delivered(url, events, order):
-    empty_database(url)
-    for index in order:
-        event = events[index]
-        deliver(url, f"matching.{event['type']}", "matching", event, consume)
-    return table_rows(url, FACTS, leave_out=("offered_days",))
-
-
 def test_the_history_holds_every_event_type_matching_consumes():
     assert {e["type"] for e in history()} == consumed_event_types(MatchingService) == set(use_cases.APPLY)
 
 
 def test_any_order_and_any_repeat_end_in_the_same_model(make_database):
     url = make_database("matching_order", migrations_dir(MatchingService))
-    events = history()
-    expected = delivered(url, events, range(len(events)))
+    expected = ends_alike_in_any_order(
+        history(), reset=lambda: empty_database(url),
+        deliver_one=lambda event: deliver(url, f"matching.{event['type']}", "matching", event, consume),
+        state=lambda: table_rows(url, FACTS, leave_out=("offered_days",)))
     assert {w[0] for w in expected["reach"]} == {"ada", "bob"}  # the history does something
-
-    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(order=deliveries(len(events)))
-    def same_model(order):
-        assert delivered(url, events, order) == expected
-
-    same_model()

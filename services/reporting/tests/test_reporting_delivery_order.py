@@ -6,10 +6,8 @@ timesheets, payments) equals what one ordered delivery leaves."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
-
 from chassis.runner import migrations_dir
-from chassis.testing import consumed_event_types, deliver, deliveries, empty_database, table_rows
+from chassis.testing import consumed_event_types, deliver, empty_database, ends_alike_in_any_order, table_rows
 from reporting import use_cases
 from reporting.models import MODEL
 from reporting.service import ReportingService
@@ -90,27 +88,15 @@ def history():
     return events
 
 
-def delivered(url, events, order):
-    empty_database(url)
-    for index in order:
-        event = events[index]
-        deliver(url, f"reporting.{event['producer']}", "reporting", event, use_cases.consume)
-    return table_rows(url, [model.__table__ for model in MODEL])
-
-
 def test_the_history_holds_every_event_type_reporting_consumes():
     assert {e["type"] for e in history()} == consumed_event_types(ReportingService) == set(use_cases.APPLY)
 
 
 def test_any_order_and_any_repeat_end_in_the_same_models(make_database):
     url = make_database("reporting_order", migrations_dir(ReportingService))
-    events = history()
-    expected = delivered(url, events, range(len(events)))
+    expected = ends_alike_in_any_order(
+        history(), reset=lambda: empty_database(url),
+        deliver_one=lambda event: deliver(url, f"reporting.{event['producer']}", "reporting", event,
+                                          use_cases.consume),
+        state=lambda: table_rows(url, [model.__table__ for model in MODEL]))
     assert len(expected["shifts"]) == 3 and len(expected["payments"]) == 1  # the history does something
-
-    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(order=deliveries(len(events)))
-    def same_models(order):
-        assert delivered(url, events, order) == expected
-
-    same_models()

@@ -58,7 +58,7 @@ class ShiftsService(StaffbankService):
     @event_handler("identity", "site.created")
     def on_site_created(self, event):
         with self.db.unit_of_work() as uow:
-            use_cases.save_site(uow.session, {**event.data, "id": event.data["site_id"]})
+            use_cases.on_site_created(uow, event)
 
     # --- posting and release --------------------------------------------------------
 

@@ -41,6 +41,11 @@ def save_site(session, site):
     )
 
 
+def on_site_created(uow, event):
+    """identity's site.created (a chassis.handlers.Event): where the site is, for travel radii."""
+    save_site(uow.session, {**event.data, "id": event.data["site_id"]})
+
+
 def put_policy(uow, site, changes):
     save_site(uow.session, site)
     current = policy_of(uow.session, site["id"]).__dict__ | changes
