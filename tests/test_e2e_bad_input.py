@@ -138,6 +138,12 @@ def test_hostile_strings_are_4xx_not_500(api, admin, north, worker_payload):
              "validation-error")
     _problem(api.get("/v1/workers?staff_type=nurse%00", token=admin), 422, "validation-error")
     _problem(api.get("/v1/rate-violations?bank_id=b%00", token=admin), 422, "validation-error")  # an id
+    _problem(api.get("/v1/rate-cards?bank_id=a%00b", token=admin), 422, "validation-error")
+    lone_surrogate = b'{"email": "x@example.org", "password": "\\ud800"}'
+    response = api.post("/v1/auth/token", data=lone_surrogate, headers={"Content-Type": "application/json"})
+    assert response.status_code in (401, 422), response.text
+    for path in ("/v1/shifts/a%00b", "/v1/workers/a%00b", "/v1/timesheets/a%00b", "/v1/pay-runs/a%00b"):
+        assert api.get(path, token=admin).status_code in (404, 422), path
     assert _worker_count(api, north) == 0
 
 

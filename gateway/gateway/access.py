@@ -18,7 +18,10 @@ class PathRef:
     kind: str
 
     def targets(self, call):
-        return [(self.kind, call.path[self.name], self.name)]
+        value = call.path[self.name]
+        if "\x00" in value:
+            raise not_found()  # no resource has such an id (and no database may be asked of it)
+        return [(self.kind, value, self.name)]
 
     def missing(self, field):
         return not_found()

@@ -47,13 +47,23 @@ def Text(max_length=200, **kwargs):  # noqa: N802
     return TrimmedString(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
+def check_storable(value):
+    """Refuse text PostgreSQL (or UTF-8 anywhere: a password hash, an email) cannot take: NUL
+    characters, and unpaired surrogates (JSON may carry "\\ud800", UTF-8 cannot)."""
+    if "\x00" in value:
+        raise ValidationError("NUL characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Text must be valid Unicode (an unpaired surrogate is not).") from None
+
+
 class SafeString(fields.String):
-    """A string PostgreSQL can store: no NUL characters."""
+    """A string PostgreSQL can store (check_storable)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in value:
-            raise ValidationError("NUL characters are not allowed.")
+        check_storable(value)
         return value
 
 
@@ -68,8 +78,8 @@ class Email(fields.Email):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and "\x00" in value:
-            raise ValidationError("NUL characters are not allowed.")
+        if isinstance(value, str):
+            check_storable(value)
         return super()._deserialize(value, attr, data, **kwargs).strip().lower()
 
 
@@ -111,8 +121,9 @@ def decode_cursor(cursor):
         created_at, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(last_id, str):
             raise ValueError("id")
+        check_storable(last_id)  # a forged id the database could not even compare
         return datetime.fromisoformat(created_at), last_id
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ValidationError) as exc:
         raise Invalid("not a valid cursor", errors={"cursor": ["Not a valid cursor."]}) from exc
 
 

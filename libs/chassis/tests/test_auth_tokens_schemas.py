@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from chassis import tokens
 from chassis.auth import Grant, Principal, Scope
 from chassis.errors import Invalid
-from chassis.schemas import StrictBool, StrictNumber, StrictSchema, decode_cursor, encode_cursor
+from chassis.schemas import SafeString, StrictBool, StrictNumber, StrictSchema, decode_cursor, encode_cursor
 
 KEY = "k" * 40
 
@@ -71,6 +71,15 @@ def test_cursors_round_trip_and_forged_ones_are_422():
     moment = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     assert decode_cursor(encode_cursor([moment.isoformat(), "id-1"])) == (moment, "id-1")
     for forged in ("!!!", encode_cursor(["yesterday", "id"]), encode_cursor([moment.isoformat(), 5]),
-                   encode_cursor({"a": 1})):
+                   encode_cursor({"a": 1}), encode_cursor([moment.isoformat(), "a\x00b"]),
+                   encode_cursor([moment.isoformat(), "\ud800"])):
         with pytest.raises(Invalid):
             decode_cursor(forged)
+
+
+def test_safe_strings_refuse_what_utf8_or_postgresql_cannot_hold():
+    field = SafeString()
+    assert field.deserialize("Ward 7") == "Ward 7"
+    for bad in ("a\x00b", "\ud800"):
+        with pytest.raises(ValidationError):
+            field.deserialize(bad)
