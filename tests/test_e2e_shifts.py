@@ -27,6 +27,35 @@ def shift_body(ctx, starts_at, hours=8, **extra):
             "break_minutes": 30, **extra}
 
 
+def test_whoever_posted_a_shift_approves_neither_its_rate_nor_its_cascade(api, hospital):
+    """API.md "Roles and scope": separation of duties; another approver does it."""
+    ctx = hospital
+    email = f"second-approver-{ctx['bank']['id'][:8]}@example.org"
+    api.created("/v1/users", {"email": email, "password": "staff-password-1", "name": "Second",
+                              "roles": [{"role": "timesheet_approver", "scope_type": "site",
+                                         "scope_id": ctx["site"]["id"]}]}, token=ctx["bank_admin"])
+    second = api.token(email, "staff-password-1")
+
+    above = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), hourly_rate="75.00",
+                                                 publish={"to": "bank"}), token=ctx["bank_admin"])
+    _problem(api.post(f"/v1/shifts/{above['id']}/approve", {"reason": "my own"}, token=ctx["bank_admin"]),
+             403, "forbidden")
+    unchanged = api.get(f"/v1/shifts/{above['id']}", token=ctx["bank_admin"]).json()
+    assert unchanged["status"] == "pending_approval"
+    approved = api.post(f"/v1/shifts/{above['id']}/approve", {"reason": "winter"}, token=second)
+    assert approved.status_code == 200 and approved.json()["status"] == "open", approved.text
+
+    # The poster, an approver, asks for a cascade: it waits for another approver.
+    shift = api.created("/v1/shifts", shift_body(ctx, next_weekday(9), publish={"to": "bank"}),
+                        token=ctx["bank_admin"])
+    asked = api.post(f"/v1/shifts/{shift['id']}/cascade", {"tier": 1}, token=ctx["bank_admin"])
+    assert asked.status_code == 200 and asked.json()["status"] == "open", asked.text
+    _problem(api.post(f"/v1/shifts/{shift['id']}/approve", {"reason": "mine"}, token=ctx["bank_admin"]),
+             403, "forbidden")
+    cascaded = api.post(f"/v1/shifts/{shift['id']}/approve", {"reason": "no cover"}, token=second)
+    assert cascaded.status_code == 200 and cascaded.json()["status"] == "agency", cascaded.text
+
+
 def test_posting_at_and_above_the_card_rate(api, hospital, make_bank):
     ctx = hospital
     start = next_weekday(8)

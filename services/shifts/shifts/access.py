@@ -85,3 +85,19 @@ def acting_worker(actor):
     if not actor.acts_as("worker"):
         raise Forbidden("only a worker may do this")
     return actor.worker_id
+
+
+# Separation of duties (API.md "Roles and scope"): what whoever posted a shift may not approve.
+NOT_BY_POSTER = frozenset({"rate", "cascade"})
+
+
+def check_not_approving_own(actor_id, shift, approves):
+    """Whoever posted a shift approves neither its rate violation nor its agency cascade (another
+    approver must); releasing it to the bank where the site asks for approval is not barred."""
+    if shift.created_by is not None and actor_id == shift.created_by and NOT_BY_POSTER & set(approves):
+        raise Forbidden("whoever posted a shift cannot approve its rate or its agency cascade")
+
+
+def may_cascade_own_unapproved(may_approve, actor_id, shift):
+    """An approver's cascade needs no second approval, unless the approver posted the shift."""
+    return may_approve and actor_id != shift.created_by

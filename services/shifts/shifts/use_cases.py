@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chassis.db import one_or_not_found
 from chassis.errors import Conflict, Invalid, NotFound
-from shifts import domain, schemas
+from shifts import access, domain, schemas
 from shifts.domain import AwaitedRelease
 from shifts.models import (
     AgencyTier,
@@ -193,6 +193,7 @@ def approve_shift(uow, shift_id, reason, actor_id, at):
     shift = _locked(uow.session, shift_id)
     awaited = shift.awaited
     plan = domain.approval(shift.status, shift.violation_status == "pending", awaited)
+    access.check_not_approving_own(actor_id, shift, plan.approves)
     if "rate" in plan.approves:
         shift.violation_status = "approved"
         shift.approved_by, shift.approval_reason, shift.approved_at = actor_id, reason, at
@@ -215,7 +216,8 @@ def cascade_shift(uow, shift_id, tier, may_approve, actor_id, at):
         raise Conflict(f"already cascaded to tier {shift.agency_tier}")
     if shift.release_stage == "priority" and shift.priority_until > at:
         raise Conflict("the priority window is still open: the bank comes before agencies")
-    if policy_of(uow.session, shift.site_id).agency_cascade_needs_approval and not may_approve:
+    if (policy_of(uow.session, shift.site_id).agency_cascade_needs_approval
+            and not access.may_cascade_own_unapproved(may_approve, actor_id, shift)):
         shift.awaited = AwaitedRelease("agency", tier=tier)
         _step(uow, shift, "cascade awaits approval", actor_id, tier=tier)
     else:
