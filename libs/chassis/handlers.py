@@ -41,6 +41,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
 import contracts
+from chassis import broker
 from chassis.context import CORRELATION_KEY
 from chassis.db import AlreadyHandled
 from chassis.events import (
@@ -172,15 +173,15 @@ class EventHandler(Consumer):
                 handle_result=partial(self.handle_result, message),
             )
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            broker.settle(self.queue_consumer.requeue_message, message, "requeue")
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is not None and isinstance(exc_info[1], AlreadyHandled):
             log.info("duplicate %s ignored by %s", worker_ctx.args[0].event_id, self.consumer_name)
-            self.queue_consumer.ack_message(message)
+            broker.settle(self.queue_consumer.ack_message, message, "ack")
             return None, None
         if exc_info is None:
-            self.queue_consumer.ack_message(message)
+            broker.settle(self.queue_consumer.ack_message, message, "ack")
         else:
             self.settle(message, lambda: self.retry_or_dead_letter(message, exc_info))
         return result, exc_info
@@ -193,9 +194,9 @@ class EventHandler(Consumer):
         except Exception:
             log.exception("%s could not re-publish a failed message; returning it to its queue",
                           self.consumer_name)
-            self.queue_consumer.requeue_message(message)
+            broker.settle(self.queue_consumer.requeue_message, message, "requeue")
             return
-        self.queue_consumer.ack_message(message)
+        broker.settle(self.queue_consumer.ack_message, message, "ack")
 
     def retry_or_dead_letter(self, message, exc_info):
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))

@@ -24,6 +24,7 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, StatementError
 
+from chassis import broker
 from chassis.context import RPC_REDELIVERED_KEY, RPC_REQUEST_KEY
 from chassis.errors import DomainError, Invalid, Unavailable
 
@@ -77,7 +78,7 @@ class DomainRpc(Rpc):
                 eventlet.sleep(REPLY_RETRY_DELAYS[min(attempt, len(REPLY_RETRY_DELAYS) - 1)])
         # If the connection this request came on is gone the broker has already taken it back
         # and will deliver it again: the result kept under its correlation id answers that.
-        self.rpc_consumer.queue_consumer.ack_message(message)
+        broker.settle(self.rpc_consumer.queue_consumer.ack_message, message, "ack")
         return result, exc_info
 
 

@@ -229,3 +229,33 @@ def test_one_handler_may_take_several_types_on_one_queue(container_factory, make
             poll(lambda: dead.queue_declare(passive=True).message_count == 1, message="the stray type")
     finally:
         contracts.CATALOGUE.pop(("entry.voided", 1), None)
+
+
+def test_an_ack_on_a_connection_the_broker_just_dropped_does_not_kill_the_service(
+    container_factory, make_config, audit_db, rabbit_config
+):
+    """Found by `make soak`: the handler's work committed, then its ack met a reset connection;
+    the error killed the container. Now it is logged, the broker delivers the message again and
+    the inbox makes that a no-op."""
+    container = container_factory(AuditService, make_config(audit_db))
+    container.start()
+    handler = next(e for e in container.entrypoints if getattr(e, "consumer_name", None) == QUEUE)
+    consumer = handler.queue_consumer
+    acks = []
+
+    def ack_on_a_dropped_connection(message):
+        acks.append(message)
+        if len(acks) == 1:
+            consumer.requeue_message(message)  # what the broker does with an unacked message
+            raise ConnectionResetError(104, "Connection reset by peer")
+        type(consumer).ack_message(consumer, message)
+
+    consumer.ack_message = ack_on_a_dropped_connection
+    event = envelope("acked-late")
+    publish(rabbit_config["AMQP_URI"], event)
+    poll(lambda: len(HANDLER_CALLS) == 2, message="delivered again after the lost ack")
+    poll(lambda: len(acks) == 2, message="the second delivery acked")
+
+    assert not container._died.ready()
+    assert [(r["note"], r["event_id"]) for r in rows(audit_db)] == [("acked-late", event["event_id"])]
+    assert dead_letters(rabbit_config["AMQP_URI"]) == 0
