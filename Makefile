@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint infra dead-letters asyncapi bench clean
+.PHONY: install run test lint infra dead-letters asyncapi bench soak clean
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ bench: install infra
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.matching
 	$(BIN)/python -m benchmarks.notification_latency
+
+# The whole lifecycle under load while services are killed, RabbitMQ restarted and a database cut,
+# then the ledger (deploy/soak.py): `make soak SOAK_ARGS="--minutes 10"`, or `--short`.
+soak: install infra
+	$(BIN)/python -m deploy.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .run
