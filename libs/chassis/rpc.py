@@ -21,7 +21,7 @@ import time
 import eventlet
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import UnknownService
-from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
+from nameko.rpc import ReplyListener, Responder, Rpc, RpcProxy, get_rpc_exchange
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, StatementError
 
 from chassis import broker
@@ -36,10 +36,25 @@ REPLY_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4)  # then every 4 s, until RPC_TIMEOUT_SE
 RPC_TIMEOUT_SECONDS = 30
 
 
+class SettlingReplyListener(ReplyListener):
+    """nameko's listener for RPC replies, whose ack on a connection the broker just dropped
+    killed the service (found by the soak); the reply it carried was received all the same."""
+
+    def handle_message(self, body, message):
+        broker.settle(self.queue_consumer.ack_message, message, "ack a reply")
+        correlation_id = message.properties.get("correlation_id")
+        client_event = self._reply_events.pop(correlation_id, None)
+        if client_event is not None:
+            client_event.send(body)
+
+
 class ServiceRpc(RpcProxy):
     """`RpcProxy` whose requests expire (a per-message TTL) once their caller has stopped
     waiting, so that a service coming back after an outage does not act for callers who gave
-    up long ago (DESIGN.md rule 7). Every service and the gateway call others through it."""
+    up long ago (DESIGN.md rule 7), and whose replies are received through a listener a lost
+    connection does not kill. Every service and the gateway call others through it."""
+
+    rpc_reply_listener = SettlingReplyListener()
 
     def __init__(self, target_service, expiration=RPC_TIMEOUT_SECONDS, **options):
         super().__init__(target_service, expiration=expiration, **options)
