@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint infra dead-letters asyncapi bench soak clean
+.PHONY: install run test lint infra dead-letters asyncapi bench soak demo clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ bench: install infra
 # then the ledger (deploy/soak.py): `make soak SOAK_ARGS="--minutes 10"`, or `--short`.
 soak: install infra
 	$(BIN)/python -m deploy.soak $(SOAK_ARGS)
+
+# A realistic bank seeded and run for weeks through the public API, on top of `make run` (demo/):
+# `make demo DEMO_ARGS="--size small --seed 3"` (--size full: 2,800 doctors, 400 practices).
+demo: install
+	$(BIN)/python -m demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .run
