@@ -71,6 +71,22 @@ def local_mailbox(env):
     return SmtpSink(port=port, folder=ROOT / ".run" / "mail", on_message=logged).start()
 
 
+def child_running(parent_pid, service):
+    """The pid of the runner's (`parent_pid`) child process running `service`, or None: for the
+    tools and tests that kill one on purpose (deploy/soak.py, tests/test_e2e_make_run.py)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent_pid and f"{service}.service:" in cmdline:
+            return int(entry.name)
+    return None
+
+
 def pump(name, stream):
     width = max(len(n) for n, _ in SERVICES)
     for line in iter(stream.readline, ""):

@@ -74,7 +74,7 @@ import psycopg2
 import requests
 
 from chassis.faults import FaultProxy
-from deploy.run import SERVICES
+from deploy.run import SERVICES, child_running
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".run" / "soak"
@@ -376,18 +376,7 @@ class Platform:
 
     def child(self, name):
         """The pid of deploy.run's process running `name`, or None."""
-        marker = f"{name}.service:"
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid and marker in cmdline:
-                return int(entry.name)
-        return None
+        return child_running(self.process.pid, name)
 
     def kill(self, name):
         pid = self.child(name)

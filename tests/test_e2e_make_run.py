@@ -15,25 +15,10 @@ import requests
 
 from chassis.config import with_database
 from chassis.migrate import drop_database
-from deploy.run import SERVICES
+from deploy.run import SERVICES, child_running
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _ in SERVICES]
-
-
-def child_running(parent_pid, service):
-    """The pid of the runner's child process running `service`, or None."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent_pid and f"{service}.service:" in cmdline:
-            return int(entry.name)
-    return None
 
 
 def wait_ready(base, process, output, seconds=60):
