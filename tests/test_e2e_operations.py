@@ -36,3 +36,6 @@ def test_openapi_is_generated_from_the_routes(api):
     assert spec["paths"]["/v1/me"]["get"]["security"] == [{"bearer": []}]
     params = {p["name"] for p in spec["paths"]["/v1/workers"]["get"]["parameters"]}
     assert {"bank_id", "status", "staff_type", "limit", "cursor"} <= params
+    for report in ("fill-rate", "sitrep", "spend", "utilisation", "late-cancellations"):  # JSON or CSV
+        content = spec["paths"][f"/v1/reports/{report}"]["get"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/csv"}, report

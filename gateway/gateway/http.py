@@ -131,6 +131,7 @@ class RouteSpec:
     tags: list = field(default_factory=list)
     responses: dict = field(default_factory=dict)  # status -> description, beyond what the pipeline answers
     media_type: str = "application/json"  # of the success response; other types return a werkzeug Response
+    also_as: tuple = ()  # other media types the success response may take (reports: "text/csv")
 
 
 ROUTES: list[RouteSpec] = []
@@ -162,7 +163,7 @@ class Call:
 
 def route(method, path, *, roles=None, body=None, query=None, response=None, status=200,
           scope=None, capacities=None, idempotent=False, tags=(), responses=None,
-          media_type="application/json"):
+          media_type="application/json", also_as=()):
     werkzeug_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
     def decorator(fn):
@@ -171,6 +172,7 @@ def route(method, path, *, roles=None, body=None, query=None, response=None, sta
             roles=roles if roles in (None, ANY_ROLE) else tuple(roles), body=body, query=query,
             response=response, status=status, scope=scope, capacities=dict(capacities or {}),
             idempotent=idempotent, tags=list(tags), responses=dict(responses or {}), media_type=media_type,
+            also_as=tuple(also_as),
         )
         ROUTES.append(spec)
 

@@ -43,7 +43,8 @@ def build_spec():
         }
         if route.response is not None or route.media_type != "application/json":
             operation["responses"][str(route.status)]["content"] = {
-                route.media_type: {"schema": route.response or {"type": "string"}}
+                route.media_type: {"schema": route.response or {"type": "string"}},
+                **{other: {"schema": {"type": "string"}} for other in route.also_as},
             }
         for status, text in ((400, "Malformed JSON"), (422, "Validation error")):
             if route.body is not None or route.query is not None:

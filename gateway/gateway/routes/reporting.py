@@ -38,6 +38,7 @@ class BankPart(QueryRef):
 
 
 BANK = BankPart("bank_id", "bank")
+CSV = ("text/csv",)  # every report is also CSV (?format=csv or Accept: text/csv)
 
 
 class ReportingRoutes:
@@ -51,7 +52,8 @@ class ReportingRoutes:
         return self.reporting.report(report, *args)
 
     @route("GET", "/v1/reports/fill-rate", roles=READERS, query=report_schemas.GroupedQuery,
-           response=report_schemas.FillRateReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.FillRateReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_fill_rate(self, call):
         """Fill rate by site, organisation or staff type, for shifts starting from..to: posted, filled
         (booked or completed), cancelled, filled by agency workers, filled / (posted - cancelled),
@@ -59,7 +61,8 @@ class ReportingRoutes:
         return self._report("fill_rate", call)
 
     @route("GET", "/v1/reports/fill-rate/series", roles=READERS, query=report_schemas.SeriesQuery,
-           response=report_schemas.SeriesReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.SeriesReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_fill_rate_series(self, call):
         """Fill rate by site and period (London day, week from Monday, or month) of shift start, oldest
         first: what the chart draws. CSV with format=csv."""
@@ -74,35 +77,40 @@ class ReportingRoutes:
                         headers={"Content-Disposition": f'inline; filename="{chart["filename"]}"'})
 
     @route("GET", "/v1/reports/sitrep", roles=READERS, query=report_schemas.BankQuery,
-           response=report_schemas.SitrepReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.SitrepReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_sitrep(self, call):
         """Each organisation's next 14 days as red, amber or green, with coverage, open gaps and the
         reasons (gaps in the next 48 h, days a site has one booked clinician). CSV with format=csv."""
         return self._report("sitrep", call)
 
     @route("GET", "/v1/reports/spend", roles=READERS, query=report_schemas.PeriodQuery,
-           response=report_schemas.SpendReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.SpendReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_spend(self, call):
         """Bank and agency spend by organisation: approved timesheets of shifts starting from..to, their
         hours, and what closed pay runs have paid of them. CSV with format=csv."""
         return self._report("spend", call)
 
     @route("GET", "/v1/reports/utilisation", roles=READERS, query=report_schemas.BankQuery,
-           response=report_schemas.UtilisationReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.UtilisationReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_utilisation(self, call):
         """Per site and staff type: the bank's workers, how many could take a shift there today, and what
         keeps the others (missing:<kind>, expired:<kind>, not-active, out-of-range). CSV with format=csv."""
         return self._report("utilisation", call)
 
     @route("GET", "/v1/reports/rate-violations", roles=READERS, query=report_schemas.GroupedQuery,
-           response=report_schemas.RateViolationReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.RateViolationReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_rate_violations(self, call):
         """Shifts posted above their standard rate, by site, organisation or staff type, and the premium
         paid on those filled. CSV with format=csv."""
         return self._report("rate_violations", call)
 
     @route("GET", "/v1/reports/time-to-fill", roles=READERS, query=report_schemas.GroupedQuery,
-           response=report_schemas.TimeToFillReport, scope=BANK, capacities=CAPACITIES, tags=["reports"])
+           response=report_schemas.TimeToFillReport, scope=BANK,
+           capacities=CAPACITIES, also_as=CSV, tags=["reports"])
     def report_time_to_fill(self, call):
         """Hours from a shift's first posting for cover to its booking (mean, median, longest), by site,
         organisation or staff type; shifts booked after they started are not measured. CSV with
@@ -111,7 +119,7 @@ class ReportingRoutes:
 
     @route("GET", "/v1/reports/late-cancellations", roles=READERS, query=report_schemas.LateCancellationQuery,
            response=report_schemas.LateCancellationReport, scope=BANK, capacities=CAPACITIES,
-           tags=["reports"])
+           also_as=CSV, tags=["reports"])
     def report_late_cancellations(self, call):
         """Cancellations and the late ones (a booked shift inside 72 h of its start) by site,
         organisation, staff type or booked worker, by whom, and the median notice given. CSV with
