@@ -43,7 +43,7 @@ class NotificationRoutes:
            tags=["notifications"])
     def list_notification_deliveries(self, call):
         """A bank's delivery log, newest first: each notification on each channel, with its status
-        (pending, sent, failed), attempts and last error."""
+        (pending, sent, failed; withdrawn when the worker left before it went), attempts and last error."""
         return self.notifications.list_deliveries(call.query)
 
     @route("POST", "/v1/notification-deliveries/{id}/resend", roles=ADMINS,

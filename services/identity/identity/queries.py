@@ -7,7 +7,7 @@ from chassis.db import one_or_not_found
 from chassis.errors import Forbidden
 from chassis.pagination import paginate
 from identity import schemas
-from identity.models import Bank, Organisation, Site, User, Worker
+from identity.models import Bank, Organisation, RoleGrant, Site, User, Worker
 
 bank_schema = schemas.Bank()
 organisation_schema = schemas.Organisation()
@@ -92,9 +92,35 @@ def visible_bank_ids(session, scope_ids):
 
 # --- the bank tree and workers -----------------------------------------------------------
 
+def get_bank(session, bank_id):
+    bank = session.get(Bank, bank_id)
+    return bank_view(bank) if bank else None
+
+
+def get_organisation(session, organisation_id):
+    organisation = session.get(Organisation, organisation_id)
+    return organisation_view(organisation) if organisation else None
+
+
 def get_site(session, site_id):
     site = session.get(Site, site_id)
     return site_view(site) if site else None
+
+
+def role_holders(session, roles, place_ids):
+    """The accounts with a grant of one of `roles` on the platform or on one of `place_ids` (a
+    site, its organisation, its bank), each with all its grants, shaped as user.created says
+    them. The caller decides which grant covers what (chassis.auth.Scope.covered_by)."""
+    users = session.scalars(
+        sa.select(User).where(User.id.in_(
+            sa.select(RoleGrant.user_id).where(
+                RoleGrant.role.in_(roles),
+                sa.or_(RoleGrant.scope_type == "platform", RoleGrant.scope_id.in_(place_ids)))))
+        .order_by(User.id))
+    return [{"user_id": user.id, "email": user.email, "name": user.name,
+             "roles": [{"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
+                       for g in user.grants]}
+            for user in users]
 
 
 def worker(session, worker_id, lock=False):

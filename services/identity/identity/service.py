@@ -49,8 +49,26 @@ class IdentityService(StaffbankService):
         return queries.resolve_scope(self.db.session, kind, resource_id)
 
     @domain_rpc
+    def get_bank(self, bank_id):
+        return queries.get_bank(self.db.session, bank_id)
+
+    @domain_rpc
+    def get_organisation(self, organisation_id):
+        return queries.get_organisation(self.db.session, organisation_id)
+
+    @domain_rpc
     def get_site(self, site_id):
         return queries.get_site(self.db.session, site_id)
+
+    @domain_rpc
+    def role_holders(self, roles, place_ids):
+        """Who holds one of `roles` over a place (its site, organisation and bank ids), for a
+        service that tells them of something there (notifications)."""
+        if not (isinstance(roles, list) and isinstance(place_ids, list)
+                and len(roles) + len(place_ids) <= 50):
+            raise Invalid("roles and place_ids must be short lists of names and ids")
+        return queries.role_holders(self.db.session, [str(r) for r in roles],
+                                    [str(i) for i in place_ids if i])
 
     @domain_rpc
     def create_bank(self, payload):

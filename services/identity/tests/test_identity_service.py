@@ -129,6 +129,39 @@ def test_scope_resolution_walks_the_bank_tree(identity):
     assert identity.resolve_scope("organisation", "missing") is None
 
 
+def test_role_holders_over_a_place_are_told_with_all_their_grants(identity):
+    """What notifications asks before telling staff of something at a place."""
+    bank = identity.create_bank({"name": "North"})
+    other = identity.create_bank({"name": "South"})
+    org = identity.create_organisation({"bank_id": bank["id"], "name": "Royal", "kind": "trust"})
+    site = identity.create_site({"organisation_id": org["id"], "name": "Main", "latitude": 53.4,
+                                 "longitude": -2.2})
+
+    def user(email, *grants):
+        roles = [{"role": r, "scope_type": t, "scope_id": i} for r, t, i in grants]
+        return identity.create_user({"email": email, "password": "correct horse battery", "name": email,
+                                     "roles": roles})
+
+    at_site = user("coord@example.org", ("rota_coordinator", "site", site["id"]),
+                   ("leadership", "bank", other["id"]))
+    on_bank = user("admin@example.org", ("bank_admin", "bank", bank["id"]))
+    user("elsewhere@example.org", ("rota_coordinator", "bank", other["id"]))
+    user("approver@example.org", ("timesheet_approver", "site", site["id"]))
+
+    places = [site["id"], org["id"], bank["id"]]
+    holders = identity.role_holders(["rota_coordinator", "bank_admin"], places)
+    assert [h["user_id"] for h in holders] == sorted([at_site["id"], on_bank["id"]])
+    coordinator = next(h for h in holders if h["user_id"] == at_site["id"])
+    assert coordinator["email"] == "coord@example.org"
+    assert sorted(g["role"] for g in coordinator["roles"]) == ["leadership", "rota_coordinator"]
+    assert identity.role_holders(["leadership"], [bank["id"]]) == []
+    assert identity.get_bank(bank["id"]) == {"id": bank["id"], "name": "North"}
+    assert identity.get_organisation(org["id"])["name"] == "Royal"
+    assert identity.get_bank("missing") is None and identity.get_organisation("missing") is None
+    with pytest.raises(Invalid):
+        identity.role_holders("rota_coordinator", places)
+
+
 def test_bad_payloads_are_refused_at_the_service_boundary_too(identity):
     with pytest.raises(Invalid) as refused:
         identity.create_bank({"name": "", "extra": 1})

@@ -14,8 +14,10 @@ from chassis.clock import LONDON
 IN_APP, EMAIL, SMS, PUSH = "in_app", "email", "sms", "push"
 CHANNELS = (IN_APP, EMAIL, SMS, PUSH)
 OUTBOUND = (EMAIL, SMS, PUSH)  # sent by the sender loop; in-app is delivered by the commit itself
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-DELIVERY_STATUSES = (PENDING, SENT, FAILED)
+# withdrawn: never sent, because the worker left the bank before it went
+PENDING, SENT, FAILED, WITHDRAWN = "pending", "sent", "failed", "withdrawn"
+DELIVERY_STATUSES = (PENDING, SENT, FAILED, WITHDRAWN)
+LEFT_THE_BANK = "not sent: the worker has left the bank"
 
 # Shift offers are what comes in bursts: past the hourly limit they wait for one digest email.
 DIGESTIBLE = frozenset({"shift.available"})

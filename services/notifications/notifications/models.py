@@ -61,7 +61,15 @@ class Recipient(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     worker_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     bank_id: Mapped[str | None] = mapped_column(String(36))  # a worker's bank
-    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Departure(Base):
+    """A worker who left the bank (worker.left, or identity's answer): their inbox still
+    fills, but nothing is sent to them any more. Apart from `recipients` because the
+    departure may be heard of before the worker's registration."""
+
+    __tablename__ = "departures"
+    worker_id: Mapped[str] = mapped_column(String(36), primary_key=True)
 
 
 class RoleGrant(Base):

@@ -9,6 +9,7 @@ from notifications import domain, schemas
 from notifications.models import (
     Bank,
     Delivery,
+    Departure,
     Notification,
     Organisation,
     Preference,
@@ -48,25 +49,29 @@ def bank_name(session, bank_id):
 
 
 def worker_recipient(session, worker_id):
-    """The active account of a worker, or None."""
-    return session.scalar(sa.select(Recipient).where(Recipient.worker_id == worker_id,
-                                                     Recipient.active.is_(True)))
+    """The account of a worker, or None."""
+    return session.scalar(sa.select(Recipient).where(Recipient.worker_id == worker_id))
 
 
-def active_users(session, user_ids):
-    """Those of `user_ids` who may be told (known and active), in the order given."""
-    active = set(session.scalars(sa.select(Recipient.user_id).where(
-        Recipient.user_id.in_(set(user_ids)), Recipient.active.is_(True))))
-    return [user_id for user_id in user_ids if user_id in active]
+def known_users(session, user_ids):
+    """Those of `user_ids` notifications knows (and so can tell), in the order given."""
+    known = set(session.scalars(sa.select(Recipient.user_id).where(Recipient.user_id.in_(set(user_ids)))))
+    return [user_id for user_id in user_ids if user_id in known]
+
+
+def departed_users(session, user_ids):
+    """Those of `user_ids` whose worker has left the bank."""
+    return set(session.scalars(
+        sa.select(Recipient.user_id).join(Departure, Departure.worker_id == Recipient.worker_id)
+        .where(Recipient.user_id.in_(set(user_ids)))))
 
 
 def holders(session, roles, scope):
-    """Active users holding one of `roles` over `scope` (domain.holders decides coverage)."""
+    """Users holding one of `roles` over `scope` (domain.holders decides coverage)."""
     levels = [i for i in (scope.site_id, scope.organisation_id, scope.bank_id) if i]
     rows = session.execute(
         sa.select(RoleGrant.user_id, RoleGrant.role, RoleGrant.scope_type, RoleGrant.scope_id)
-        .join(Recipient, Recipient.user_id == RoleGrant.user_id)
-        .where(RoleGrant.role.in_(roles), Recipient.active.is_(True),
+        .where(RoleGrant.role.in_(roles),
                sa.or_(RoleGrant.scope_type == "platform", RoleGrant.scope_id.in_(levels)))
     )
     return domain.holders([(r.user_id, domain.grant(r.role, r.scope_type, r.scope_id)) for r in rows],

@@ -1,23 +1,20 @@
 """Notifications' nameko entrypoints: tell people what concerns them, and serve their inbox,
 their preferences and the delivery log.
 
-Event handlers fetch from identity, by RPC, a site or worker no event has brought yet, then in
-one unit of work (claimed in the inbox first) save it, work out who is told what
-(use_cases: offers, booked, ...) and write notifications and deliveries (use_cases.tell); the
-sender (sender.py) then sends what waits. RPCs that act for a caller take the gateway's `actor`
-(chassis.auth.Actor) as a required argument; whose notification is whose is access.py's."""
-
-from functools import partial
+Every event handler does the same (`_handle`): ask identity, by RPC, what the event needs and
+no event has brought yet, and who holds the roles it concerns (use_cases.ask_identity); then in
+one unit of work (claimed in the inbox first) save that, work out who is told what and write
+notifications and deliveries (use_cases.handle); the sender (sender.py) then sends what waits.
+RPCs that act for a caller take the gateway's `actor` (chassis.auth.Actor) as a required
+argument; whose notification is whose is access.py's."""
 
 from chassis.auth import Actor
 from chassis.clock import now
-from chassis.errors import NotFound
 from chassis.handlers import event_handler
 from chassis.rpc import ServiceRpc, domain_rpc
 from chassis.schemas import load_or_invalid
 from chassis.service import StaffbankService
-from notifications import domain, queries, schemas, use_cases
-from notifications.models import Recipient, Site
+from notifications import queries, schemas, use_cases
 from notifications.sender import Sender
 
 
@@ -26,110 +23,82 @@ class NotificationsService(StaffbankService):
     identity = ServiceRpc("identity")
     sender = Sender()
 
-    # --- facts from identity, fetched before a unit of work -------------------------
-
-    def _remote(self, site_ids=(), worker_ids=()):
-        """Sites and workers no event has brought yet, as identity has them now."""
-        session = self.db.session
-        sites = [self.identity.get_site(s) for s in sorted(queries.unknown(session, Site.site_id, site_ids))]
-        workers = []
-        for worker_id in sorted(queries.unknown(session, Recipient.worker_id, worker_ids)):
-            try:
-                workers.append(self.identity.get_worker(worker_id))
-            except NotFound:
-                continue  # nobody to tell
-        return [s for s in sites if s], workers
-
-    def _tell(self, event, who, site_ids=(), worker_ids=()):
-        """Save what identity had to tell us, then tell each person `who(...)` names, once."""
-        sites, workers = self._remote(site_ids, worker_ids)
+    def _handle(self, event):
+        """Ask identity what the event needs and is not known here, then in one unit of work
+        (claimed in the inbox first) save it and tell whom the event concerns."""
+        learnt = use_cases.ask_identity(self.identity, self.db.session, event)
         with self.db.unit_of_work() as uow:
-            use_cases.save_remote(uow, sites, workers)
-            told = use_cases.tell(uow, event, who(uow.session, event.data, self.sender.settings), now())
+            told = use_cases.handle(uow, event, learnt, self.sender.settings, now())
         if told:
             self.sender.wake()
 
     # --- identity: the bank tree and people ----------------------------------------
 
-    def _save(self, save, data):
-        with self.db.unit_of_work() as uow:
-            save(uow, data)
-
     @event_handler("identity", "bank.created")
     def on_bank_created(self, event):
-        self._save(use_cases.save_bank, event.data)
+        self._handle(event)
 
     @event_handler("identity", "organisation.created")
     def on_organisation_created(self, event):
-        with self.db.unit_of_work() as uow:
-            use_cases.save_organisation(uow, event.data)
-            told = use_cases.tell(uow, event, use_cases.practice_joined(uow.session, event.data,
-                                                                        self.sender.settings), now())
-        if told:
-            self.sender.wake()
+        self._handle(event)
 
     @event_handler("identity", "site.created")
     def on_site_created(self, event):
-        self._save(use_cases.save_site, event.data)
+        self._handle(event)
 
     @event_handler("identity", "user.created")
     def on_user_created(self, event):
-        self._save(use_cases.save_user, event.data)
+        self._handle(event)
 
     @event_handler("identity", "worker.registered")
     def on_worker_registered(self, event):
-        self._save(use_cases.save_worker, event.data)
+        self._handle(event)
 
     @event_handler("identity", "worker.activated")
     def on_worker_activated(self, event):
-        self._tell(event, use_cases.activated, worker_ids=[event.data["worker_id"]])
+        self._handle(event)
 
     @event_handler("identity", "worker.left")
     def on_worker_left(self, event):
-        self._save(use_cases.worker_left, event.data["worker_id"])
+        self._handle(event)
 
     # --- what happened to shifts, timesheets, documents -----------------------------
 
     @event_handler("matching", "matching.candidates_ranked")
     def on_candidates_ranked(self, event):
-        self._tell(event, use_cases.offers, [event.data["site_id"]],
-                   [c["worker_id"] for c in event.data["candidates"]])
+        self._handle(event)
 
     @event_handler("shifts", "shift.booked")
     def on_shift_booked(self, event):
-        self._tell(event, use_cases.booked, [event.data["site_id"]], [event.data["worker_id"]])
+        self._handle(event)
 
     @event_handler("shifts", "shift.cancelled")
     def on_shift_cancelled(self, event):
-        self._tell(event, use_cases.cancelled, [event.data["site_id"]], [event.data["worker_id"]])
+        self._handle(event)
 
     @event_handler("shifts", "shift.rate_violation")
     def on_rate_violation(self, event):
-        self._tell(event, use_cases.rate_violation, [event.data["site_id"]])
+        self._handle(event)
 
     @event_handler("payroll", "timesheet.submitted")
     def on_timesheet_submitted(self, event):
-        self._tell(event, use_cases.timesheet_submitted, [event.data["site_id"]])
+        self._handle(event)
 
     @event_handler("payroll", "timesheet.approved")
     def on_timesheet_approved(self, event):
-        self._tell(event, partial(use_cases.timesheet_decided, template=domain.timesheet_approved),
-                   [event.data["site_id"]], [event.data["worker_id"]])
+        self._handle(event)
 
     @event_handler("payroll", "timesheet.rejected")
     def on_timesheet_rejected(self, event):
-        self._tell(event, partial(use_cases.timesheet_decided, template=domain.timesheet_rejected),
-                   [event.data["site_id"]], [event.data["worker_id"]])
+        self._handle(event)
 
     @event_handler("compliance", "compliance.document_expiring")
     def on_document_expiring(self, event):
-        self._tell(event, partial(use_cases.document_notice, template=domain.document_expiring),
-                   worker_ids=[event.data["worker_id"]])
+        self._handle(event)
 
     @event_handler("compliance", "compliance.lapsed")
     def on_document_lapsed(self, event):
-        self._tell(event, partial(use_cases.document_notice, template=domain.document_lapsed),
-                   worker_ids=[event.data["worker_id"]])
+        self._handle(event)
 
     # --- the caller's inbox and preferences ----------------------------------------
 

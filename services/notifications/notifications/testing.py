@@ -75,3 +75,55 @@ class SmtpSink:
 
     def text(self, message):
         return message.get_content()
+
+
+class IdentityStandIn:
+    """Answers notifications' questions (get_bank, get_organisation, get_site, get_worker,
+    role_holders) as identity would after publishing the events it was told of (`learn`), for
+    notifications' service-level tests. identity's own tests cover its real answers."""
+
+    STATUS_EVENTS = ("worker.onboarding", "worker.activated", "worker.suspended", "worker.left")
+
+    def __init__(self):
+        self.banks, self.organisations, self.sites, self.workers, self.users = {}, {}, {}, {}, {}
+
+    def learn(self, event_type, data):
+        if event_type == "bank.created":
+            self.banks[data["bank_id"]] = {"id": data["bank_id"], "name": data["name"]}
+        elif event_type == "organisation.created":
+            fields = ("bank_id", "name", "kind", "ods_code")
+            self.organisations[data["organisation_id"]] = {"id": data["organisation_id"],
+                                                           **{k: data.get(k) for k in fields}}
+        elif event_type == "site.created":
+            self.sites[data["site_id"]] = {"id": data["site_id"], **data}
+        elif event_type == "user.created":
+            self.users[data["user_id"]] = data
+        elif event_type == "worker.registered":
+            self.workers[data["worker_id"]] = {"id": data["worker_id"], **data}
+        elif event_type in self.STATUS_EVENTS and data["worker_id"] in self.workers:
+            self.workers[data["worker_id"]]["status"] = data["status"]
+
+    def get_bank(self, bank_id):
+        return self.banks.get(bank_id)
+
+    def get_organisation(self, organisation_id):
+        return self.organisations.get(organisation_id)
+
+    def get_site(self, site_id):
+        return self.sites.get(site_id)
+
+    def get_worker(self, worker_id):
+        from chassis.errors import NotFound
+
+        if worker_id not in self.workers:
+            raise NotFound("no such worker")
+        return self.workers[worker_id]
+
+    def role_holders(self, roles, place_ids):
+        """Those with a grant of one of `roles` on the platform or one of the places, with all
+        their grants (identity.queries.role_holders)."""
+        def holds(grant):
+            return grant["role"] in roles and (grant["scope_type"] == "platform"
+                                               or grant.get("scope_id") in place_ids)
+
+        return [user for _, user in sorted(self.users.items()) if any(holds(g) for g in user["roles"])]

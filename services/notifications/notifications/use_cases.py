@@ -4,7 +4,17 @@ that telling writes, preferences, reading, and re-sending a failed delivery.
 
 Exactly once per person, source and channel: `tell` runs inside the event handler's unit of
 work (whose first statement claims the event in the inbox), and the unique constraints on
-(user, source_key) and (user, source_key, channel) refuse a second copy whatever the path."""
+(user, source_key) and (user, source_key, channel) refuse a second copy whatever the path.
+
+The same whatever order events arrive in (tests/test_notifications_delivery_order.py): before
+the unit of work, `ask_identity` fetches what no event has brought yet (a site, its
+organisation, a bank, a worker) and always asks who holds the roles an event concerns, since a
+grant may be newer than any event heard; a worker's departure only withdraws what has not been
+sent (their inbox still fills), so it does not matter whether it is heard first or last.
+"""
+
+from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +25,7 @@ from notifications import access, domain, queries
 from notifications.models import (
     Bank,
     Delivery,
+    Departure,
     Notification,
     Organisation,
     Preference,
@@ -32,12 +43,16 @@ def _upsert(session, model, key, values):
 
 
 def save_bank(uow, bank):
-    _upsert(uow.session, Bank, "bank_id", {"bank_id": bank["bank_id"], "name": bank["name"]})
+    """From bank.created, or as identity's get_bank answers (`id`)."""
+    _upsert(uow.session, Bank, "bank_id",
+            {"bank_id": bank.get("bank_id") or bank["id"], "name": bank["name"]})
 
 
 def save_organisation(uow, organisation):
-    _upsert(uow.session, Organisation, "organisation_id",
-            {k: organisation[k] for k in ("organisation_id", "bank_id", "name", "kind")})
+    """From organisation.created, or as identity's get_organisation answers (`id`)."""
+    _upsert(uow.session, Organisation, "organisation_id", {
+        "organisation_id": organisation.get("organisation_id") or organisation["id"],
+        **{k: organisation[k] for k in ("bank_id", "name", "kind")}})
 
 
 def save_site(uow, site):
@@ -59,24 +74,83 @@ def save_user(uow, user):
 
 
 def save_worker(uow, worker):
-    """A worker's account (worker.registered, or identity's get_worker with `id`)."""
+    """A worker's account (worker.registered, or identity's get_worker with `id`, which may
+    already say the worker left)."""
     worker_id = worker.get("worker_id") or worker["id"]
     _upsert(uow.session, Recipient, "user_id", {
         "user_id": worker["user_id"], "email": worker["email"], "name": worker["name"],
         "worker_id": worker_id, "bank_id": worker["bank_id"]})
-
-
-def save_remote(uow, sites=(), workers=()):
-    """Facts fetched from identity because no event had brought them yet."""
-    for site in sites:
-        save_site(uow, site)
-    for worker in workers:
-        save_worker(uow, worker)
+    if worker.get("status") == "left":
+        worker_left(uow, worker_id)
 
 
 def worker_left(uow, worker_id):
-    """A worker who left is told nothing more."""
-    uow.session.execute(sa.update(Recipient).where(Recipient.worker_id == worker_id).values(active=False))
+    """A worker who left is sent nothing more: what waits for them is withdrawn, and what they
+    are told from now on reaches only their inbox (see `tell`)."""
+    uow.session.execute(insert(Departure).values(worker_id=worker_id).on_conflict_do_nothing())
+    user_id = sa.select(Recipient.user_id).where(Recipient.worker_id == worker_id).scalar_subquery()
+    uow.session.execute(sa.update(Delivery).where(Delivery.user_id == user_id,
+                                                  Delivery.status == domain.PENDING)
+                        .values(status=domain.WITHDRAWN, next_attempt_at=None,
+                                last_error=domain.LEFT_THE_BANK))
+
+
+# --- what identity is asked before an event is handled ---------------------------------
+
+@dataclass(frozen=True)
+class Learnt:
+    """What identity answered: facts no event had brought yet, and who holds the roles the
+    event concerns (user.created-shaped)."""
+
+    banks: list = field(default_factory=list)
+    organisations: list = field(default_factory=list)
+    sites: list = field(default_factory=list)
+    workers: list = field(default_factory=list)
+    staff: list = field(default_factory=list)
+
+
+def ask_identity(identity, session, event):
+    """Ask identity (its RPC proxy, or anything answering get_bank, get_organisation, get_site,
+    get_worker and role_holders alike) what handling `event` needs and is not known here.
+    Outside the unit of work: no transaction waits on an RPC."""
+    telling = TELLINGS.get(event.type)
+    if telling is None:
+        return Learnt()
+    data = event.data
+
+    def fetch(column, ids, get):
+        return [found for found in (get(i) for i in sorted(queries.unknown(session, column, ids))) if found]
+
+    sites = fetch(Site.site_id, [data.get("site_id")], identity.get_site)
+    organisations = fetch(Organisation.organisation_id,
+                          [data.get("organisation_id"), *(s["organisation_id"] for s in sites)],
+                          identity.get_organisation)
+    banks = fetch(Bank.bank_id, [data.get("bank_id")], identity.get_bank)
+    worker_ids = [data.get("worker_id"), *(c["worker_id"] for c in data.get("candidates", ()))]
+    workers = fetch(Recipient.worker_id, worker_ids, partial(_worker_or_none, identity))
+    places = [data[k] for k in ("site_id", "organisation_id", "bank_id") if data.get(k)]
+    staff = identity.role_holders(sorted(telling.staff), places) if telling.staff else []
+    return Learnt(banks, organisations, sites, workers, staff)
+
+
+def _worker_or_none(identity, worker_id):
+    try:
+        return identity.get_worker(worker_id)
+    except NotFound:
+        return None  # nobody to tell
+
+
+def save_learnt(uow, learnt):
+    for bank in learnt.banks:
+        save_bank(uow, bank)
+    for organisation in learnt.organisations:
+        save_organisation(uow, organisation)
+    for site in learnt.sites:
+        save_site(uow, site)
+    for worker in learnt.workers:
+        save_worker(uow, worker)
+    for user in learnt.staff:
+        save_user(uow, user)
 
 
 # --- who is told what ------------------------------------------------------------------
@@ -98,7 +172,7 @@ def offers(session, data, settings):
     by_user = {c["user_id"]: c for c in data["candidates"]}
     return [domain.Told(user_id, domain.shift_available(data, place, by_user[user_id], settings.portal_url),
                         data["bank_id"], f"shift.available:{data['shift_id']}")
-            for user_id in queries.active_users(session, list(by_user))]
+            for user_id in queries.known_users(session, list(by_user))]
 
 
 def booked(session, data, settings):
@@ -162,6 +236,57 @@ def practice_joined(session, data, settings):
                   domain.practice_joined(data, settings.portal_url), data["bank_id"])
 
 
+@dataclass(frozen=True)
+class Telling:
+    """Who an event type tells (`who(session, data, settings)` -> domain.Told items), and the
+    roles whose holders over the event's place identity is asked for first."""
+
+    who: object
+    staff: tuple = ()
+
+
+TELLINGS = {
+    "organisation.created": Telling(practice_joined, domain.BANK_ADMINS),
+    "worker.activated": Telling(activated),
+    "matching.candidates_ranked": Telling(offers),
+    "shift.booked": Telling(booked),
+    "shift.cancelled": Telling(cancelled, domain.SITE_COORDINATORS),
+    "shift.rate_violation": Telling(rate_violation, domain.RATE_APPROVERS + domain.LEADERSHIP),
+    "timesheet.submitted": Telling(timesheet_submitted, domain.TIMESHEET_APPROVERS),
+    "timesheet.approved": Telling(partial(timesheet_decided, template=domain.timesheet_approved)),
+    "timesheet.rejected": Telling(partial(timesheet_decided, template=domain.timesheet_rejected)),
+    "compliance.document_expiring": Telling(partial(document_notice, template=domain.document_expiring),
+                                            domain.BANK_ADMINS),
+    "compliance.lapsed": Telling(partial(document_notice, template=domain.document_lapsed),
+                                 domain.BANK_ADMINS),
+}
+
+# identity's facts that keep the copy (bank tree, people) up to date
+SAVES = {
+    "bank.created": save_bank,
+    "organisation.created": save_organisation,
+    "site.created": save_site,
+    "user.created": save_user,
+    "worker.registered": save_worker,
+    "worker.left": lambda uow, data: worker_left(uow, data["worker_id"]),
+}
+
+CONSUMED = frozenset(TELLINGS) | frozenset(SAVES)
+
+
+def handle(uow, event, learnt, settings, at):
+    """One event, in its handler's unit of work: save what identity answered (`ask_identity`)
+    and what the event says of the bank tree and people, then tell whom it concerns.
+    Returns how many were told."""
+    save_learnt(uow, learnt)
+    if event.type in SAVES:
+        SAVES[event.type](uow, event.data)
+    telling = TELLINGS.get(event.type)
+    if telling is None:
+        return 0
+    return tell(uow, event, telling.who(uow.session, event.data, settings), at)
+
+
 # --- telling ---------------------------------------------------------------------------
 
 def delivered_fact(notification_id, user_id, type_, channel, at):
@@ -173,7 +298,9 @@ def tell(uow, event, told, at):
     """Write each person's notification (in the inbox unless they turned in-app off) and a
     delivery per channel they want: in-app delivered now (`notification.delivered`), email,
     SMS and push pending for the sender, from the end of their quiet hours if they are in them.
-    Someone already told of the same source gets nothing twice. Returns how many were told."""
+    Someone already told of the same source gets nothing twice; a worker who left gets it in
+    the inbox only (the other channels' deliveries are written withdrawn). Returns how many
+    were told."""
     # in user order: two events naming the same people insert in the same order (no deadlock)
     told = sorted(domain.once_each(told), key=lambda t: t.user_id)
     if not told:
@@ -181,6 +308,7 @@ def tell(uow, event, told, at):
     session = uow.session
     users = [t.user_id for t in told]
     preferences, emails = queries.preferences_of(session, users), queries.addresses(session, users)
+    departed = queries.departed_users(session, users)
     rows = [{"id": new_id(), "user_id": t.user_id, "bank_id": t.bank_id, "type": t.message.type,
              "title": t.message.title[:300], "body": t.message.body, "data": t.message.data,
              "source_key": t.source_key or event.event_id, "event_id": event.event_id,
@@ -198,14 +326,17 @@ def tell(uow, event, told, at):
                 "notification_id": row["id"], "address": None, "held_for_digest": False}
         if prefs.in_app:
             deliveries.append({**base, "id": new_id(), "channel": domain.IN_APP, "status": domain.SENT,
-                               "attempts": 1, "next_attempt_at": None, "sent_at": at})
+                               "attempts": 1, "next_attempt_at": None, "sent_at": at, "last_error": None})
             uow.emit("notification.delivered",
                      delivered_fact(row["id"], row["user_id"], row["type"], domain.IN_APP, at))
         start = domain.quiet_until(prefs, at) or at
         for channel in prefs.outbound():
             deliveries.append({**base, "id": new_id(), "channel": channel, "status": domain.PENDING,
-                               "attempts": 0, "next_attempt_at": start, "sent_at": None,
+                               "attempts": 0, "next_attempt_at": start, "sent_at": None, "last_error": None,
                                "address": emails.get(row["user_id"]) if channel == domain.EMAIL else None})
+            if row["user_id"] in departed:
+                deliveries[-1].update(status=domain.WITHDRAWN, next_attempt_at=None,
+                                      last_error=domain.LEFT_THE_BANK)
     if deliveries:
         session.execute(insert(Delivery).values(deliveries).on_conflict_do_nothing(
             index_elements=["user_id", "source_key", "channel"]))

@@ -18,7 +18,7 @@ from chassis.errors import Conflict, NotFound
 from chassis.events import events_exchange
 from chassis.testing import poll
 from notifications.service import NotificationsService
-from notifications.testing import SmtpSink
+from notifications.testing import IdentityStandIn, SmtpSink
 
 BANK, ORG, SITE = "bank-1", "org-1", "site-1"
 
@@ -43,25 +43,18 @@ def config(service_config, smtp, overrides):
 
 
 @pytest.fixture
-def identity_facts():
-    """What the identity stand-in answers: {"sites": {id: site}, "workers": {id: worker}}."""
-    return {"sites": {}, "workers": {}}
+def identity():
+    """identity stood in: it answers from the identity events the tests publish."""
+    return IdentityStandIn()
 
 
 @pytest.fixture
-def start(container_factory, config, identity_facts):
+def start(container_factory, config, identity):
     """start() -> a running notifications replica (identity stood in); call again for another."""
-
-    def get_worker(worker_id):
-        if worker_id not in identity_facts["workers"]:
-            raise NotFound("no such worker")
-        return identity_facts["workers"][worker_id]
 
     def run():
         container = container_factory(NotificationsService, config)
-        identity = replace_dependencies(container, "identity")
-        identity.get_worker.side_effect = get_worker
-        identity.get_site.side_effect = identity_facts["sites"].get
+        replace_dependencies(container, identity=identity)
         container.start()
         return container
 
@@ -76,10 +69,14 @@ def notifications(start, config):
 
 
 @pytest.fixture
-def publish(config):
+def publish(config, identity):
+    """publish(source, type, data): as the producer would (identity's facts also become what the
+    identity stand-in answers, as identity's own state is ahead of what it publishes)."""
     publisher = Publisher(config["AMQP_URI"])
 
     def send(source, event_type, data, event_id=None):
+        if source == "identity":
+            identity.learn(event_type, data)
         event_id = event_id or str(uuid.uuid4())
         publisher.publish(
             {"event_id": event_id, "type": event_type, "version": 1, "occurred_at": now().isoformat(),
@@ -101,7 +98,7 @@ def known(config, table, count):
 
 
 @pytest.fixture
-def bank(publish, identity_facts, notifications, config):
+def bank(publish, notifications, config):
     """A bank with one organisation and site, as identity announces them."""
     publish("identity", "bank.created", {"bank_id": BANK, "name": "North Bank"})
     publish("identity", "organisation.created",
@@ -109,14 +106,13 @@ def bank(publish, identity_facts, notifications, config):
              "ods_code": None})
     site = {"site_id": SITE, "organisation_id": ORG, "bank_id": BANK, "name": "Main Site", "latitude": 53.4,
             "longitude": -2.2, "postcode": None}
-    identity_facts["sites"][SITE] = {**site, "id": SITE}
     publish("identity", "site.created", site)
     for table in ("banks", "organisations", "sites"):
         known(config, table, 1)
 
 
 @pytest.fixture
-def worker(publish, identity_facts):
+def worker(publish):
     """worker(name) -> a registered worker (announced by worker.registered, and known to identity)."""
 
     def make(name="ada"):
@@ -126,7 +122,6 @@ def worker(publish, identity_facts):
                   "grade": "ST3", "extra_grades": [], "specialty": None, "registration_body": None,
                   "registration_number": None, "latitude": 53.4, "longitude": -2.2, "max_travel_km": 50.0,
                   "opted_out_of_48h": False, "status": "applied", "agency_id": None}
-        identity_facts["workers"][worker_id] = {**record, "id": worker_id}
         publish("identity", "worker.registered", record)
         return record
 
@@ -355,8 +350,7 @@ def test_each_event_reaches_the_people_it_concerns_and_nobody_else(notifications
         publish("identity", "user.created", {"user_id": name, "email": f"{name}@example.org", "name": name,
                                              "roles": [{"role": r, "scope_type": t, "scope_id": i}
                                                        for r, t, i in grants]})
-    ada = worker("ada")
-    known(config, "recipients", len(staff) + 1)
+    ada = worker("ada")  # no waiting for user.created: whoever holds a role is asked of identity
     publish("shifts", "shift.rate_violation", shift(hourly_rate="90.00", status="pending_approval"))
     publish("shifts", "shift.cancelled", shift(worker_id=ada["worker_id"], status="cancelled",
                                                reason="unwell", cancelled_by="worker", late=True))
@@ -397,11 +391,41 @@ def test_each_event_reaches_the_people_it_concerns_and_nobody_else(notifications
     assert welcome["title"] == "Welcome to North Bank: you can now take shifts"
 
 
-def test_a_worker_no_event_has_brought_yet_is_asked_of_identity(notifications, publish, bank, identity_facts,
+def test_a_worker_no_event_has_brought_yet_is_asked_of_identity(notifications, publish, bank, identity,
                                                                  smtp):
     worker_id, user_id = "w-late", "u-late"
-    identity_facts["workers"][worker_id] = {"id": worker_id, "user_id": user_id, "bank_id": BANK,
-                                            "email": "late@example.org", "name": "Late"}
+    identity.workers[worker_id] = {"id": worker_id, "user_id": user_id, "bank_id": BANK,
+                                   "email": "late@example.org", "name": "Late"}
     publish("shifts", "shift.booked", shift(worker_id=worker_id))
     poll(lambda: types(notifications, user_id) == ["shift.booked"], message="told via identity's answer")
     poll(lambda: smtp.to("late@example.org"), message="and by email")
+
+
+def test_what_waits_for_a_worker_who_leaves_is_withdrawn_and_later_news_reaches_only_the_inbox(
+        notifications, publish, bank, worker, smtp):
+    ada = worker("ada")
+    notifications.put_preferences({"email": True, "in_app": True, "quiet_hours": _quiet_now()},
+                                  actor(ada["user_id"]))
+    publish("shifts", "shift.booked", shift(worker_id=ada["worker_id"]))
+
+    def emails():
+        return notifications.list_deliveries({"bank_id": BANK, "channel": "email"})["items"]
+
+    poll(lambda: [d for d in emails() if d["status"] == "pending"], message="the email held by quiet hours")
+    publish("identity", "worker.left", {"worker_id": ada["worker_id"], "bank_id": BANK,
+                                        "bank_number": "W000001", "previous_status": "active",
+                                        "status": "left", "reason": "moved away"})
+    [withdrawn] = poll(lambda: [d for d in emails() if d["status"] == "withdrawn"], message="withdrawn")
+    assert withdrawn["last_error"] == "not sent: the worker has left the bank"
+    with pytest.raises(Conflict):
+        notifications.resend_delivery(withdrawn["id"], actor("operator"))
+
+    publish("shifts", "shift.cancelled", shift(worker_id=ada["worker_id"], status="cancelled",
+                                               reason="closed", cancelled_by="site", late=False))
+    poll(lambda: types(notifications, ada["user_id"]) == ["shift.booked", "shift.cancelled"],
+         message="the cancellation in the inbox")
+    poll(lambda: len(emails()) == 2, message="its email logged")
+    assert {d["status"] for d in emails()} == {"withdrawn"}
+    notifications.put_preferences({"email": True, "in_app": True}, actor(ada["user_id"]))  # quiet hours off
+    settle()
+    assert smtp.to("ada@example.org") == []
