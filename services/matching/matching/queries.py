@@ -140,9 +140,10 @@ def open_shifts_of_group(session, group_id, at):
 
 
 def open_shifts_for_worker(session, worker, at):
-    """Open shifts of the worker's (models.Worker) staff type and grades whose site its radius
-    may reach, that it has not been named for (and, in a priority window, whose group holds it):
-    those it may newly hear of after a change of its facts."""
+    """Open shifts (domain.OpenShift) of the worker's (models.Worker) staff type and grades
+    whose site its radius may reach, that it has not been named for (and, in a priority
+    window, whose group holds it; then the worker is its one member that matters here), by
+    start: those it may newly hear of after a change of its facts."""
     if not domain.indexed(worker):
         return []
     worker_id = worker.worker_id
@@ -151,14 +152,31 @@ def open_shifts_for_worker(session, worker, at):
     member = sa.select(GroupMember.worker_id).where(GroupMember.group_id == Shift.priority_group_id,
                                                     GroupMember.worker_id == worker_id)
     statement = (
-        sa.select(Shift.shift_id).join(Site, Site.site_id == Shift.site_id)
+        sa.select(Shift.shift_id, Shift.site_id, Shift.organisation_id, Shift.bank_id, Shift.staff_type,
+                  Shift.grade, Shift.starts_at, Shift.ends_at, Shift.hourly_rate, Shift.status, Shift.stage,
+                  Shift.release_event_id, Site.latitude, Site.longitude, Shift.priority_group_id)
+        .join(Site, Site.site_id == Shift.site_id)
         .where(Shift.bank_id == worker.bank_id, Shift.staff_type == worker.staff_type,
                Shift.grade.in_([worker.grade, *worker.extra_grades]),
                Site.latitude.between(box.south, box.north),
                ~named.exists(), sa.or_(Shift.stage != "priority", member.exists())))
     if box.longitudes is not None:
         statement = statement.where(Site.longitude.between(*box.longitudes))
-    return session.scalars(_open(statement, at).order_by(Shift.starts_at)).all()
+    rows = session.execute(_open(statement, at).order_by(Shift.starts_at, Shift.shift_id)).all()
+    alone, nobody = frozenset([worker_id]), frozenset()
+    return [domain.OpenShift(**row._mapping, priority_members=alone if row.stage == "priority" else nobody)
+            for row in rows]
+
+
+def index_rows(session, worker_id):
+    """The worker's index rows by grade: (domain.Worker without the shift's own facts, the
+    sites and organisations it has worked at), to judge it against several shifts at once."""
+    fields = [f for f in domain.Worker._fields if f not in ("worked_at_site", "worked_at_organisation")]
+    rows = session.execute(sa.select(Reach.grade, Reach.worked_sites, Reach.worked_organisations,
+                                     *[getattr(Reach, f) for f in fields])
+                           .where(Reach.worker_id == worker_id)).all()
+    return {row.grade: (domain.Worker(**{f: getattr(row, f) for f in fields}),
+                        frozenset(row.worked_sites), frozenset(row.worked_organisations)) for row in rows}
 
 
 # --- views -----------------------------------------------------------------------------

@@ -40,8 +40,7 @@ def consume(uow, event, at):
             for shift_id in queries.open_shifts_of_group(session, key, at):
                 tell(uow, shift_id, at)
         else:  # a worker whose facts changed: the open shifts it may newly take
-            for shift_id in queries.open_shifts_for_worker(session, key, at):
-                tell(uow, shift_id, at, only=[key.worker_id])
+            tell_worker(uow, key, at)
 
 
 def tell(uow, shift_id, at, only=None):
@@ -64,8 +63,42 @@ def tell(uow, shift_id, at, only=None):
     envelope = uow.emit(PUBLISHED, domain.candidates_ranked(
         shift, domain.renumber([c for c in ranked if c["worker_id"] in fresh])))
     eventlog.record(session, event_log, envelope)
-    _count_offers(session, envelope, at)
+    _count_offers(session, sorted(fresh), [_offer_day(envelope)], at)
     return envelope
+
+
+def tell_worker(uow, worker, at):
+    """Name a worker (models.Worker, its row locked) whose facts changed for each open shift it
+    may newly take, one matching.candidates_ranked a shift, as `tell(..., only=[worker])` would
+    for each: but its index rows are read once and judged against every such shift in Python,
+    and the offers and their count are written in one statement each, whatever the number of
+    shifts (a worker in a town may be in reach of dozens)."""
+    session = uow.session
+    shifts = queries.open_shifts_for_worker(session, worker, at)
+    rows = queries.index_rows(session, worker.worker_id) if shifts else {}
+    chosen = []
+    for shift in shifts:
+        if shift.grade not in rows:
+            continue
+        row, sites, organisations = rows[shift.grade]
+        ranked = domain.candidates(shift, [row._replace(worked_at_site=shift.site_id in sites,
+                                                        worked_at_organisation=shift.organisation_id in
+                                                        organisations)], at)
+        if ranked:
+            chosen.append((shift, ranked))
+    if not chosen:
+        return []
+    fresh = set(session.scalars(_OFFER_SHIFTS, {
+        "worker_id": worker.worker_id, "shift_ids": [shift.shift_id for shift, _ in chosen],
+        "stages": [shift.stage for shift, _ in chosen]}))
+    envelopes = []
+    for shift, ranked in chosen:
+        if shift.shift_id in fresh:
+            envelopes.append(uow.emit(PUBLISHED, domain.candidates_ranked(shift, ranked)))
+            eventlog.record(session, event_log, envelopes[-1])
+    if envelopes:
+        _count_offers(session, [worker.worker_id], [_offer_day(e) for e in envelopes], at)
+    return envelopes
 
 
 def _named(session, envelope, at):
@@ -74,15 +107,18 @@ def _named(session, envelope, at):
     worker_ids = sorted(c["worker_id"] for c in data["candidates"])
     session.execute(_LOCK_WORKERS, {"worker_ids": worker_ids})
     session.execute(_OFFER, {"shift_id": data["shift_id"], "stage": data["stage"], "worker_ids": worker_ids})
-    _count_offers(session, envelope, at)
+    _count_offers(session, worker_ids, [_offer_day(envelope)], at)
 
 
-def _count_offers(session, envelope, at):
-    """One more offer on the London day it was published, for each worker named (their rows
-    locked), on the worker and its index rows; offers older than fairness counts are dropped."""
-    values = {"day": domain.day_number(london_date(datetime.fromisoformat(envelope["occurred_at"]))),
-              "since": domain.day_number(domain.fairness_since(at)),
-              "worker_ids": [c["worker_id"] for c in envelope["data"]["candidates"]]}
+def _offer_day(envelope):
+    """The London day (domain.day_number) a published offer counts on."""
+    return domain.day_number(london_date(datetime.fromisoformat(envelope["occurred_at"])))
+
+
+def _count_offers(session, worker_ids, days, at):
+    """One more offer on each of `days` for each of the workers (their rows locked), on the
+    worker and its index rows; offers older than fairness counts are dropped."""
+    values = {"days": days, "since": domain.day_number(domain.fairness_since(at)), "worker_ids": worker_ids}
     for statement in _OFFERED:
         session.execute(statement, values)
 
@@ -100,9 +136,15 @@ _OFFER = sa.text(
 _LOCK_WORKERS = sa.text(
     "SELECT worker_id FROM workers WHERE worker_id = ANY(CAST(:worker_ids AS varchar[])) "
     "ORDER BY worker_id FOR UPDATE")
+# One worker named for several shifts at once (tell_worker): its row is locked already.
+_OFFER_SHIFTS = sa.text(
+    "INSERT INTO offers (shift_id, worker_id, stage) "
+    "SELECT shift_id, :worker_id, stage FROM unnest(CAST(:shift_ids AS varchar[]), "
+    "CAST(:stages AS varchar[])) AS named(shift_id, stage) "
+    "ORDER BY shift_id ON CONFLICT (shift_id, worker_id) DO NOTHING RETURNING shift_id")
 _OFFERED = tuple(sa.text(
-    f"UPDATE {table} SET offered_days = ARRAY(SELECT d FROM unnest(array_append(offered_days, "
-    "CAST(:day AS integer))) AS d WHERE d >= :since ORDER BY d) "
+    f"UPDATE {table} SET offered_days = ARRAY(SELECT d FROM unnest(offered_days || "
+    "CAST(:days AS integer[])) AS d WHERE d >= :since ORDER BY d) "
     "WHERE worker_id = ANY(CAST(:worker_ids AS varchar[]))") for table in ("workers", "reach"))
 # Upserts that lock and return the row (the update of a conflicting row takes its lock).
 _WORKER = sa.select(Worker).from_statement(sa.text(

@@ -199,6 +199,7 @@ def test_each_exclusion_leaves_out_one_worker_and_the_rest_hear_once_per_stage(w
     world.wait_for_shift("target", status="booked")
     assert world.matching.candidates("target") == []
     assert world.matching.shift_view("target")["named"] == 3
+    assert world.matching.worker_view("cy")["recent_offers"] == 2
 
 
 def test_candidates_are_ranked_by_prior_work_fairness_and_distance(world):
@@ -279,6 +280,8 @@ def test_a_worker_who_becomes_able_later_hears_then_and_only_then(world):
                                             "ends_at": (start + timedelta(hours=10)).isoformat()}])
     world.registered("cy")
     world.wait_for_worker("cy", status="applied")
+    world.published("later", start + timedelta(days=2))
+    assert _names(world.named("later")) == ["ada", "bob"]
     world.published("target", start)
     assert _names(world.named("target")) == ["ada"]
 
@@ -286,9 +289,11 @@ def test_a_worker_who_becomes_able_later_hears_then_and_only_then(world):
     world.wait_for_worker("cy", status="active")
     assert world.named("target", timeout=0.5) == []  # active, not yet cleared
     world.compliance("cy", 1)
-    [event] = world.named("target")
+    [event] = world.named("target")  # one fact opens both shifts to cy: one event each
     assert _names([event]) == ["cy"] and event["data"]["candidates"][0]["rank"] == 1
     assert event["data"]["stage"] == "bank"
+    later = [e for e in world.seen if e["data"]["shift_id"] == "later"][1:] or world.named("later")
+    assert _names(later) == ["cy"]
 
     # Bob's clashing booking is cancelled: he is free to take it.
     cancelled = world.fact("clash", start + timedelta(hours=2), 8, "cancelled", "bob")
@@ -299,6 +304,7 @@ def test_a_worker_who_becomes_able_later_hears_then_and_only_then(world):
     world.wait_for_worker("cy", compliance_version=2)
     assert world.named("target", timeout=0.5) == []  # named already
     assert world.matching.shift_view("target")["named"] == 3
+    assert world.matching.worker_view("cy")["recent_offers"] == 2
 
 
 def test_rebuilding_from_the_log_gives_the_same_answer(world):
