@@ -107,6 +107,8 @@ class Learnt:
     sites: list = field(default_factory=list)
     workers: list = field(default_factory=list)
     staff: list = field(default_factory=list)
+    staff_roles: tuple = ()  # what identity was asked: every holder of these roles over these places
+    staff_places: tuple = ()
 
 
 def ask_identity(identity, session, event):
@@ -122,15 +124,18 @@ def ask_identity(identity, session, event):
         return [found for found in (get(i) for i in sorted(queries.unknown(session, column, ids))) if found]
 
     sites = fetch(Site.site_id, [data.get("site_id")], identity.get_site)
-    organisations = fetch(Organisation.organisation_id,
-                          [data.get("organisation_id"), *(s["organisation_id"] for s in sites)],
+    site_ids = [data.get("site_id")] if data.get("site_id") else []
+    place_organisations = sa.select(Site.organisation_id).where(Site.site_id.in_(site_ids))
+    organisations = fetch(Organisation.organisation_id,  # whose name the place's label needs
+                          [*session.scalars(place_organisations), *(s["organisation_id"] for s in sites)],
                           identity.get_organisation)
     banks = fetch(Bank.bank_id, [data.get("bank_id")], identity.get_bank)
     worker_ids = [data.get("worker_id"), *(c["worker_id"] for c in data.get("candidates", ()))]
     workers = fetch(Recipient.worker_id, worker_ids, partial(_worker_or_none, identity))
+    roles = telling.staff_roles(data)
     places = [data[k] for k in ("site_id", "organisation_id", "bank_id") if data.get(k)]
-    staff = identity.role_holders(sorted(telling.staff), places) if telling.staff else []
-    return Learnt(banks, organisations, sites, workers, staff)
+    staff = identity.role_holders(sorted(roles), places) if roles else []
+    return Learnt(banks, organisations, sites, workers, staff, tuple(roles), tuple(places))
 
 
 def _worker_or_none(identity, worker_id):
@@ -151,6 +156,19 @@ def save_learnt(uow, learnt):
         save_worker(uow, worker)
     for user in learnt.staff:
         save_user(uow, user)
+    forget_grants(uow, learnt)
+
+
+def forget_grants(uow, learnt):
+    """identity named everyone who holds the roles asked for over the places asked about (see
+    `ask_identity`): anyone else's copy of such a grant is stale (the grant was taken away, or
+    the account deactivated), and they are told nothing more as its holder."""
+    if not learnt.staff_roles:
+        return
+    uow.session.execute(sa.delete(RoleGrant).where(
+        RoleGrant.role.in_(learnt.staff_roles),
+        sa.or_(RoleGrant.scope_type == "platform", RoleGrant.scope_id.in_(learnt.staff_places)),
+        RoleGrant.user_id.not_in([user["user_id"] for user in learnt.staff])))
 
 
 # --- who is told what ------------------------------------------------------------------
@@ -164,6 +182,14 @@ def _worker(session, worker_id, message, bank_id):
 
 def _staff(session, roles, scope, message, bank_id):
     return [domain.Told(user_id, message, bank_id) for user_id in queries.holders(session, roles, scope)]
+
+
+def cancelled_by_worker(data):
+    return data["cancelled_by"] == "worker"
+
+
+def is_practice(organisation):
+    return organisation["kind"] == "practice"
 
 
 def offers(session, data, settings):
@@ -185,7 +211,7 @@ def cancelled(session, data, settings):
     """The booked worker; and the site's coordinators when the worker cancelled."""
     place, portal = queries.place(session, data["site_id"]), settings.portal_url
     told = _worker(session, data["worker_id"], domain.shift_cancelled(data, place, portal), data["bank_id"])
-    if data["cancelled_by"] == "worker":
+    if cancelled_by_worker(data):
         told += _staff(session, domain.SITE_COORDINATORS, domain.site_scope(data),
                        domain.shift_cancelled(data, place, portal, to_site=True), data["bank_id"])
     return told
@@ -230,7 +256,7 @@ def activated(session, data, settings):
 
 def practice_joined(session, data, settings):
     """A new practice: its bank's admins get the getting-started steps."""
-    if data["kind"] != "practice":
+    if not is_practice(data):
         return []
     return _staff(session, domain.BANK_ADMINS, domain.bank_scope(data["bank_id"]),
                   domain.practice_joined(data, settings.portal_url), data["bank_id"])
@@ -239,18 +265,25 @@ def practice_joined(session, data, settings):
 @dataclass(frozen=True)
 class Telling:
     """Who an event type tells (`who(session, data, settings)` -> domain.Told items), and the
-    roles whose holders over the event's place identity is asked for first."""
+    roles whose holders over the event's place identity is asked for first (`staff`; `staff_if`
+    says of the event's data whether staff are told at all, so that no RPC is made for nothing)."""
 
     who: object
     staff: tuple = ()
+    staff_if: object = None
+
+    def staff_roles(self, data):
+        return self.staff if self.staff_if is None or self.staff_if(data) else ()
 
 
 TELLINGS = {
-    "organisation.created": Telling(practice_joined, domain.BANK_ADMINS),
+    "organisation.created": Telling(practice_joined, domain.BANK_ADMINS,
+                                    staff_if=is_practice),
     "worker.activated": Telling(activated),
     "matching.candidates_ranked": Telling(offers),
     "shift.booked": Telling(booked),
-    "shift.cancelled": Telling(cancelled, domain.SITE_COORDINATORS),
+    "shift.cancelled": Telling(cancelled, domain.SITE_COORDINATORS,
+                               staff_if=cancelled_by_worker),
     "shift.rate_violation": Telling(rate_violation, domain.RATE_APPROVERS + domain.LEADERSHIP),
     "timesheet.submitted": Telling(timesheet_submitted, domain.TIMESHEET_APPROVERS),
     "timesheet.approved": Telling(partial(timesheet_decided, template=domain.timesheet_approved)),
