@@ -5,7 +5,8 @@
 - Its own durable queue (`--queue`, default `hr.payroll`) bound to the `payroll.events` topic exchange
   for `pay_run.closed` and `timesheet.approved` (`--bind`, repeatable). Staffbank declares the exchange;
   this program only declares and binds its own queue, so broker credentials that may do just that
-  (configure/write/read on `hr\\..*`, read on `payroll.events`) are enough (DESIGN.md rule 8).
+  (configure/write/read on `hr\\..*`, read on `payroll.events`) are enough (DESIGN.md rule 8):
+  `python -m chassis.brokeraccounts create hr` makes such an account.
 - Delivery is at least once: Staffbank's relay may publish an event twice, and a message this program
   received but had not yet acknowledged when it stopped comes again. Every event is appended to the
   output file (one JSON object per line: event_id, type, version, occurred_at, received_at, data)

@@ -7,6 +7,7 @@
 - `handlers`   the idempotent, retrying, dead-lettering event handler entrypoint
 - `eventlog`   the event log a read model is rebuilt from, and the rebuild
 - `deadletters` an operator's command to list, show and replay dead letters
+- `brokeraccounts` an operator's command: an HR system's broker account, reading only its own queues
 - `context`    correlation ids carried from HTTP through RPC and events into JSON logs
 - `auth`       principals, role grants and scope checks (pure)
 - `errors`     domain errors that cross RPC as themselves
