@@ -51,7 +51,7 @@ class ComplianceService(StaffbankService):
             use_cases.on_worker_registered(uow, event)
 
     @domain_rpc
-    def submit_document(self, worker_id, payload, actor_id=None):
+    def submit_document(self, worker_id, payload, actor_id):
         data = load_or_invalid(schemas.DocumentSubmission(), payload)
         worker = self._unknown_worker(worker_id)
         with self.db.unit_of_work() as uow:
@@ -60,7 +60,7 @@ class ComplianceService(StaffbankService):
             return use_cases.submit_document(uow, worker_id, data, actor_id, _day())
 
     @domain_rpc
-    def verify_document(self, document_id, payload, actor_id=None):
+    def verify_document(self, document_id, payload, actor_id):
         data = load_or_invalid(schemas.Verification(), payload)
         with self.db.unit_of_work() as uow:
             return use_cases.verify_document(uow, document_id, data["outcome"], data["note"], actor_id,

@@ -111,7 +111,7 @@ def test_eligibility_names_every_reason(compliance, worker, today):
     nurse = worker()
     compliance.set_requirement({"bank_id": "b1", "staff_type": "nurse", "kinds": ["identity", "dbs"]})
     dbs = submit(compliance, nurse, "dbs", expires_on=day(today, 5))
-    compliance.verify_document(dbs["id"], {"outcome": "verified"})
+    compliance.verify_document(dbs["id"], {"outcome": "verified"}, "admin-1")
     identity = submit(compliance, nurse, "identity")
 
     in_ten_days = compliance.check_eligibility(nurse["id"], "nurse", day(today, 10))
@@ -121,7 +121,7 @@ def test_eligibility_names_every_reason(compliance, worker, today):
     as_doctor = compliance.check_eligibility(nurse["id"], "doctor", day(today, 0))
     assert as_doctor["reasons"][0] == "staff type is nurse, not doctor"  # and the doctors' seven checks
 
-    compliance.verify_document(identity["id"], {"outcome": "verified"})
+    compliance.verify_document(identity["id"], {"outcome": "verified"}, "admin-1")
     assert compliance.check_eligibility(nurse["id"], "nurse", day(today, 0))["eligible"] is True
     with pytest.raises(Invalid):
         compliance.check_eligibility(nurse["id"], "nurse", "not-a-date")
@@ -137,7 +137,7 @@ def test_a_registration_number_belongs_to_one_worker_per_bank(compliance, worker
     submit(compliance, second, "professional_registration", reference="12A3456",
            registration_body="GMC")  # another body
 
-    compliance.verify_document(claimed["id"], {"outcome": "rejected", "note": "not hers"})
+    compliance.verify_document(claimed["id"], {"outcome": "rejected", "note": "not hers"}, "admin-1")
     submit(compliance, second, "professional_registration", reference="12A3456")  # freed
     with pytest.raises(Invalid) as no_number:
         submit(compliance, second, "professional_registration", reference="--")
@@ -149,10 +149,10 @@ def test_the_expiry_sweep_warns_once_and_lapses_once(compliance, worker, today, 
     nurse, renewed = worker(), worker()
     compliance.set_requirement({"bank_id": "b1", "staff_type": "nurse", "kinds": ["dbs"]})
     dbs = submit(compliance, nurse, "dbs", expires_on=day(today, 10))
-    compliance.verify_document(dbs["id"], {"outcome": "verified"})
+    compliance.verify_document(dbs["id"], {"outcome": "verified"}, "admin-1")
     old, new = (submit(compliance, renewed, "dbs", expires_on=day(today, days)) for days in (10, 400))
     for document in (old, new):  # a renewal that outlives the old one: no warning for that
-        compliance.verify_document(document["id"], {"outcome": "verified"})
+        compliance.verify_document(document["id"], {"outcome": "verified"}, "admin-1")
 
     assert compliance.run_expiry_sweep() == {dbs["id"]: 14}
     assert compliance.run_expiry_sweep() == {}

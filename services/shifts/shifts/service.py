@@ -171,7 +171,7 @@ class ShiftsService(StaffbankService):
         return queries.resolve_shift(self.db.session, resource_id)
 
     @domain_rpc
-    def list_shifts(self, query, scope_ids=None):
+    def list_shifts(self, query, scope_ids):
         data = load_or_invalid(schemas.ShiftQuery(), query)
         return queries.list_shifts(self.db.session, data, scope_ids)
 
@@ -191,7 +191,7 @@ class ShiftsService(StaffbankService):
             return use_cases.put_agency_tier(uow, organisation_id, scope["bank_id"], data["tier"])
 
     @domain_rpc
-    def list_rate_violations(self, query, scope_ids=None):
+    def list_rate_violations(self, query, scope_ids):
         data = load_or_invalid(schemas.RateViolationQuery(), query)
         return queries.list_rate_violations(self.db.session, data, scope_ids)
 

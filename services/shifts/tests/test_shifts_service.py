@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import eventlet
 import pytest
 import sqlalchemy as sa
+from nameko.exceptions import RemoteError
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -107,6 +108,11 @@ def test_an_rpc_acting_for_a_caller_refuses_a_missing_one(shifts):
         shifts.post_shift(shift_body(publish={"to": "bank"}), None)
     with pytest.raises(Forbidden):
         shifts.book_shift("any", {"worker_id": "w"}, {"capacities": ["site"]})
+    # lists filtered by the caller's grants: a missing filter is an error, not "everything"
+    with pytest.raises(RemoteError, match="scope_ids"):
+        shifts.list_shifts({})
+    with pytest.raises(RemoteError, match="scope_ids"):
+        shifts.list_rate_violations({})
 
 
 def test_a_shift_moves_from_draft_through_open_to_booked_and_completed(shifts):
