@@ -7,7 +7,10 @@ with the process name. A process that exits is started again after a backoff
 is logged; only ctrl-C or SIGTERM stops everything, each process getting SIGTERM
 and STOP_GRACE_SECONDS to finish (DESIGN.md rule 7). If TOKEN_SIGNING_KEY is unset
 a random key is made once and kept in .run/token-signing-key (so tokens survive a
-restart of `make run`).
+restart of `make run`); a key that is set is checked first (chassis.config.check_signing_key:
+no placeholder, short or predictable key), and a process that exits because its
+configuration is unusable (chassis.runner's EXIT_CONFIG) is not restarted: everything stops
+with its reason.
 """
 
 import os
@@ -20,7 +23,10 @@ import threading
 import time
 from pathlib import Path
 
+from chassis.config import ConfigError, check_signing_key
+
 ROOT = Path(__file__).resolve().parents[1]
+EXIT_CONFIG = 78  # chassis.runner.EXIT_CONFIG (not imported: that module monkey-patches with eventlet)
 SERVICES = [
     ("identity", "identity.service:IdentityService"),
     ("compliance", "compliance.service:ComplianceService"),
@@ -35,14 +41,16 @@ STOP_GRACE_SECONDS = 10
 
 
 def signing_key():
+    """TOKEN_SIGNING_KEY if set, else the one kept in .run/token-signing-key (made at first use);
+    ConfigError if it is not fit to sign tokens."""
     if os.environ.get("TOKEN_SIGNING_KEY"):
-        return os.environ["TOKEN_SIGNING_KEY"]
+        return check_signing_key(os.environ["TOKEN_SIGNING_KEY"])
     path = ROOT / ".run" / "token-signing-key"
     path.parent.mkdir(exist_ok=True)
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
-    return path.read_text().strip()
+    return check_signing_key(path.read_text().strip(), f"TOKEN_SIGNING_KEY (from {path})")
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
@@ -107,6 +115,7 @@ class Supervised:
         self.started_at = 0.0
         self.delay = RESTART_BACKOFF_SECONDS[0]
         self.restart_at = None
+        self.refused = False  # exited because its configuration is unusable: not started again
 
     def start(self):
         self.process = subprocess.Popen(
@@ -119,7 +128,14 @@ class Supervised:
     def watch(self):
         """Schedule a restart if the process has exited; start it when its time has come."""
         now = time.monotonic()
+        if self.refused:
+            return
         if self.restart_at is None and self.process.poll() is not None:
+            if self.process.returncode == EXIT_CONFIG:
+                self.refused = True
+                print(f"staffbank: {self.name} cannot start with this configuration (its reason is "
+                      "above); not restarting it", flush=True)
+                return
             if now - self.started_at >= HEALTHY_AFTER_SECONDS:
                 self.delay = RESTART_BACKOFF_SECONDS[0]
             self.restart_at = now + self.delay
@@ -132,7 +148,11 @@ class Supervised:
 
 
 def main():
-    env = dict(os.environ, TOKEN_SIGNING_KEY=signing_key(), PYTHONUNBUFFERED="1")
+    try:
+        env = dict(os.environ, TOKEN_SIGNING_KEY=signing_key(), PYTHONUNBUFFERED="1")
+    except ConfigError as exc:
+        print(f"staffbank: cannot start: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
     mailbox = local_mailbox(env)
     if mailbox is not None:
         print(f"staffbank: email goes to a local SMTP server on 127.0.0.1:{mailbox.port}, kept in "
@@ -156,6 +176,9 @@ def main():
         while not stopping:
             for service in supervised:
                 service.watch()
+            if any(service.refused for service in supervised):
+                print("staffbank: stopping everything: fix the configuration and start again", flush=True)
+                break
             time.sleep(0.2)
     finally:
         processes = [s.process for s in supervised]
@@ -170,6 +193,8 @@ def main():
                 process.kill()
         if mailbox is not None:
             mailbox.stop()
+    if any(service.refused for service in supervised):
+        return EXIT_CONFIG
     return 1 if any(p.returncode not in (0, -signal.SIGTERM) for p in processes) else 0
 
 

@@ -15,6 +15,7 @@ import requests
 
 from chassis.config import with_database
 from chassis.migrate import drop_database
+from chassis.testing import TEST_SIGNING_KEY
 from deploy.run import SERVICES, child_running
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         GATEWAY_PORT=str(free_port),
         BOOTSTRAP_ADMIN_EMAIL="root@example.org",
         BOOTSTRAP_ADMIN_PASSWORD="root-password-1",
-        TOKEN_SIGNING_KEY="runner-test-key-" + "z" * 32,
+        TOKEN_SIGNING_KEY=TEST_SIGNING_KEY,
         SMTP_HOST="127.0.0.1", SMTP_PORT=str(_free_port()),  # nothing there: the runner's mailbox
     )
     process = subprocess.Popen([sys.executable, "-m", "deploy.run"], cwd=ROOT, env=env,

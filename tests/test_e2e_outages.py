@@ -26,6 +26,7 @@ import requests
 from chassis.config import with_database
 from chassis.faults import FaultProxy
 from chassis.migrate import drop_database
+from chassis.testing import TEST_SIGNING_KEY
 from gateway.service import GatewayService
 from identity.service import IdentityService
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, CARD, SERVICE_CLASSES, Api, _wait_for_admin
@@ -143,7 +144,7 @@ def test_sigterm_stops_a_service_within_10_s_while_the_broker_is_down(
     database = with_database(database_server_url, f"staffbank_outage_stop_{os.getpid()}")
     drop_database(database)
     env = dict(os.environ, AMQP_URI=broker_proxy.uri(rabbit_config["AMQP_URI"]),
-               IDENTITY_DATABASE_URL=database, TOKEN_SIGNING_KEY="outage-test-key-" + "k" * 32)
+               IDENTITY_DATABASE_URL=database, TOKEN_SIGNING_KEY=TEST_SIGNING_KEY)
     process = subprocess.Popen([sys.executable, "-m", "chassis.runner", "identity.service:IdentityService"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []

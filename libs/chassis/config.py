@@ -5,7 +5,10 @@ the database name, which is always `staffbank_<service>` on the `DATABASE_URL`
 server unless `<SERVICE>_DATABASE_URL` names a whole URL for that one service.
 """
 
+import collections
+import math
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
@@ -14,10 +17,37 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
 # Event retry schedule (seconds between attempts) before a message is dead-lettered.
 DEFAULT_EVENT_RETRY_DELAYS = "1,5,30,120"
 
+# How long an Idempotency-Key is honoured: the gateway keeps its keys, and every service the
+# results it committed under one, this long (one setting for both, so neither outlives the other).
+DEFAULT_IDEMPOTENCY_RETENTION_HOURS = 24
+
+# The signing key: long, random, and not one of the examples people copy (README "Configuration").
+MIN_SIGNING_KEY_LENGTH = 32
+MIN_SIGNING_KEY_BITS_PER_CHARACTER = 2.5  # a random hex key of 32 characters has ~3.5; "key-xxxx..." ~2
+PLACEHOLDER_WORDS = ("changeme", "changethis", "replaceme", "placeholder", "example", "secret",
+                     "password", "yourkey")
+KEY_ADVICE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+class ConfigError(RuntimeError):
+    """A setting a process cannot start with; the message names the variable."""
+
 
 def env(name, default=None):
     value = os.environ.get(name)
     return default if value in (None, "") else value
+
+
+def number(name, default, kind=int, minimum=None):
+    """A numeric setting from the environment; ConfigError naming it if it is not a number."""
+    raw = env(name, str(default))
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
 
 
 def amqp_uri():
@@ -46,7 +76,12 @@ def database_url(service):
 
 def seconds_list(name, default):
     """A comma-separated list of seconds from the environment ("1,5,30")."""
-    return [float(part) for part in env(name, default).split(",") if part.strip()]
+    raw = env(name, default)
+    try:
+        return [float(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} must be seconds separated by commas (e.g. {default!r}), not {raw!r}") \
+            from None
 
 
 def event_retry_delays():
@@ -59,20 +94,78 @@ def nameko_config(service, **overrides):
         "AMQP_URI": amqp_uri(),
         "DB_URL": database_url(service),
         "EVENT_RETRY_DELAYS": event_retry_delays(),
-        "max_workers": int(env("MAX_WORKERS", "10")),
+        "max_workers": number("MAX_WORKERS", 10, minimum=1),
         "serializer": "json",
         "TOKEN_SIGNING_KEY": env("TOKEN_SIGNING_KEY"),
-        "TOKEN_TTL_SECONDS": int(env("TOKEN_TTL_SECONDS", "3600")),
+        "TOKEN_TTL_SECONDS": number("TOKEN_TTL_SECONDS", 3600, minimum=1),
+        "IDEMPOTENCY_RETENTION_HOURS": number("IDEMPOTENCY_RETENTION_HOURS",
+                                              DEFAULT_IDEMPOTENCY_RETENTION_HOURS, kind=float, minimum=1),
         "BOOTSTRAP_ADMIN_EMAIL": env("BOOTSTRAP_ADMIN_EMAIL"),
         "BOOTSTRAP_ADMIN_PASSWORD": env("BOOTSTRAP_ADMIN_PASSWORD"),
         "WEB_SERVER_ADDRESS": f"{env('GATEWAY_HOST', '127.0.0.1')}:{env('GATEWAY_PORT', '8080')}",
         # notifications: email over SMTP, links to the portal, the digest and send retries
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
-        "SMTP_PORT": int(env("SMTP_PORT", "1025")),
+        "SMTP_PORT": number("SMTP_PORT", 1025, minimum=1),
         "SMTP_SENDER": env("SMTP_SENDER", "staffbank@localhost"),
         "PORTAL_URL": env("PORTAL_URL", "http://127.0.0.1:8080/portal/"),
-        "NOTIFICATION_DIGEST_LIMIT": int(env("NOTIFICATION_DIGEST_LIMIT", "5")),
+        "NOTIFICATION_DIGEST_LIMIT": number("NOTIFICATION_DIGEST_LIMIT", 5, minimum=0),
         "NOTIFICATION_RETRY_DELAYS": seconds_list("NOTIFICATION_RETRY_DELAYS", "30,120,600,3600"),
     }
     config.update(overrides)
     return config
+
+
+def idempotency_retention_hours(config):
+    """IDEMPOTENCY_RETENTION_HOURS from a container config (the default where a test's config has none)."""
+    return float(config.get("IDEMPOTENCY_RETENTION_HOURS") or DEFAULT_IDEMPOTENCY_RETENTION_HOURS)
+
+
+def signing_key_problem(key):
+    """Why `key` cannot sign tokens (missing, short, a known placeholder, too predictable), or None."""
+    if not key:
+        return "is not set"
+    if len(key) < MIN_SIGNING_KEY_LENGTH:
+        return f"is {len(key)} characters long; it must have at least {MIN_SIGNING_KEY_LENGTH}"
+    letters = re.sub(r"[^a-z0-9]", "", key.lower())
+    for word in PLACEHOLDER_WORDS:
+        if word in letters:
+            return (f"looks like a placeholder (it contains {word!r}): anyone who has read the example "
+                    "can forge tokens")
+    counts = collections.Counter(key)
+    bits = sum(n / len(key) * math.log2(len(key) / n) for n in counts.values())  # Shannon, per character
+    if bits < MIN_SIGNING_KEY_BITS_PER_CHARACTER:
+        return (f"is too predictable ({len(counts)} distinct characters, {bits:.1f} bits per character; "
+                f"at least {MIN_SIGNING_KEY_BITS_PER_CHARACTER} needed)")
+    return None
+
+
+def check_signing_key(key, name="TOKEN_SIGNING_KEY"):
+    """`key` if it is fit to sign tokens; ConfigError naming `name` and saying why otherwise."""
+    problem = signing_key_problem(key)
+    if problem is not None:
+        raise ConfigError(f"{name} {problem}; {KEY_ADVICE}")
+    return key
+
+
+# What each required setting must be, beyond present (a setting without a checker needs a value).
+CHECKS = {"TOKEN_SIGNING_KEY": check_signing_key}
+ALWAYS_REQUIRED = ("AMQP_URI", "DB_URL")
+
+
+def check_config(service_cls, config):
+    """Refuse to start (ConfigError, every problem named) unless `config` has what `service_cls` needs:
+    the broker and database, and what its class lists in `required_config` (e.g. identity and the
+    gateway need TOKEN_SIGNING_KEY). Run at start, so a missing key is not found at the first request."""
+    problems = []
+    for name in ALWAYS_REQUIRED + tuple(getattr(service_cls, "required_config", ())):
+        value = config.get(name)
+        check = CHECKS.get(name)
+        try:
+            if check is not None:
+                check(value, name)
+            elif value in (None, ""):
+                raise ConfigError(f"{name} is not set")
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("; ".join(problems))

@@ -1,7 +1,9 @@
 """Start one service in this process: `python -m chassis.runner identity.service:IdentityService`.
 
-Creates and migrates the service's database, logs JSON to stdout, runs until
-SIGTERM/SIGINT and then stops gracefully (in-flight workers finish; unacked
+Checks the service's configuration first (chassis.config.check_config: e.g. a missing,
+placeholder or weak TOKEN_SIGNING_KEY) and exits with EXIT_CONFIG (78) and the reason on
+stderr if it cannot start. Then creates and migrates the service's database, logs JSON to
+stdout, runs until SIGTERM/SIGINT and then stops gracefully (in-flight workers finish; unacked
 messages go back to their queues). A stop that cannot finish in STOP_TIMEOUT_SECONDS
 (nameko waits for the broker to cancel its consumers, which it cannot while the
 broker is down) becomes a kill: whatever is unfinished rolls back, and its
@@ -25,13 +27,14 @@ from pathlib import Path  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from chassis.config import nameko_config  # noqa: E402
+from chassis.config import ConfigError, check_config, nameko_config  # noqa: E402
 from chassis.context import configure_logging  # noqa: E402
 from chassis.migrate import migrate  # noqa: E402
 
 log = logging.getLogger("chassis.runner")
 STOP_TIMEOUT_SECONDS = 7
 KILL_TIMEOUT_SECONDS = 1
+EXIT_CONFIG = 78  # sysexits' EX_CONFIG: starting again will not help (deploy/run.py stops there)
 
 
 def load_service(spec):
@@ -91,7 +94,13 @@ def main(argv):
         return 2
     service_cls = load_service(argv[0])
     configure_logging(service_cls.name)
-    config = nameko_config(service_cls.name)
+    try:
+        config = nameko_config(service_cls.name)
+        check_config(service_cls, config)
+    except ConfigError as exc:
+        log.error("%s cannot start: %s", service_cls.name, exc)
+        print(f"{service_cls.name} cannot start: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
     prepare(service_cls, config)
     run(service_cls, config)
     return 0

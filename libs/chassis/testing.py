@@ -22,7 +22,8 @@ from chassis.config import with_database
 from chassis.engines import engine_for
 from chassis.migrate import drop_database, migrate
 
-TEST_SIGNING_KEY = "test-signing-key-" + "x" * 32
+# Random-looking, as a real key must be (chassis.config.check_signing_key refuses "key-xxxx...").
+TEST_SIGNING_KEY = "liY8LKJFNaIZ2Mx2DSaI4VEwZa874KWEHTLhKNZ1QkrZFWQ0LDfPmda0bkS57YHE"
 _state = {}
 
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from chassis.config import check_signing_key
+
 ALGORITHM = "HS256"
 ISSUER = "staffbank"
-MIN_KEY_LENGTH = 32
 
 
 class InvalidToken(Exception):
@@ -19,12 +20,10 @@ class InvalidToken(Exception):
 
 
 def signing_key(config):
-    key = config.get("TOKEN_SIGNING_KEY")
-    if not key or len(key) < MIN_KEY_LENGTH:
-        raise RuntimeError(
-            f"TOKEN_SIGNING_KEY must be set to a secret of at least {MIN_KEY_LENGTH} characters"
-        )
-    return key
+    """TOKEN_SIGNING_KEY from `config`; ConfigError (a RuntimeError) if it is missing, short, a known
+    placeholder or too predictable. Identity and the gateway list it in `required_config`, so the
+    same check refuses to start them (chassis.config.check_config) before any request needs it."""
+    return check_signing_key(config.get("TOKEN_SIGNING_KEY"))
 
 
 def issue(key, subject, ttl_seconds, now=None):
