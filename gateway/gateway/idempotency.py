@@ -4,13 +4,18 @@ The first request with a key claims it (a row committed before the handler
 runs); a concurrent duplicate gets 409 while the first is in flight; a retry
 after it finished gets the stored response, same status, same id; a retry with
 the same key but another body gets 422. A failed request releases its key. Keys
-are scoped to the caller, method and path and kept for 24 hours.
+are scoped to the caller, method and path (anonymous callers, e.g. `POST /v1/workers`,
+share one scope, so there the body is what binds a key: another body is refused, and
+no one gets another's answer by guessing or reusing their key) and kept
+IDEMPOTENCY_RETENTION_HOURS (default 24), the same setting services keep their results by.
 
 The key (hashed with the caller, method and path) also travels to the service as
-context data, and the service commits its effects together with its result under
-it (chassis.rpc). So when the outcome is unknown (the service timed out, or this
-gateway died mid-request), the claim is kept until it goes stale (CLAIM_TIMEOUT)
-and the retry that follows gets the service's first result, not a second resource.
+context data with the body's hash, and the service commits its effects together with
+its result under that key, bound to that hash (chassis.db). So when the outcome is
+unknown (the service timed out, or this gateway died mid-request), the claim is kept
+until it goes stale (CLAIM_TIMEOUT) and the retry that follows gets the service's first
+result, not a second resource; and a request whose key the gateway no longer holds
+still gets a kept result only if it is the same request (else 422 from the service).
 """
 
 import hashlib
@@ -21,12 +26,13 @@ import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from sqlalchemy.dialects.postgresql import insert
 
+from chassis.config import idempotency_retention_hours
+from chassis.db import IDEMPOTENCY_KEY, IDEMPOTENCY_REQUEST
 from chassis.engines import engine_for
 from gateway.models import idempotency_keys
 from gateway.problems import Problem
 
 CLAIM_TIMEOUT_SECONDS = 40  # longer than the gateway's RPC timeout (30 s)
-RETENTION = "24 hours"
 
 
 def _digest(*parts):
@@ -37,7 +43,12 @@ def _digest(*parts):
 class Claim:
     engine: object
     key_hash: str
+    request_hash: str
     replay: tuple | None = None
+
+    def context(self):
+        """Context data for the service call: the key, and the request it may answer."""
+        return {IDEMPOTENCY_KEY: self.key_hash, IDEMPOTENCY_REQUEST: self.request_hash}
 
     def complete(self, status, payload):
         with self.engine.begin() as conn:
@@ -60,6 +71,7 @@ class IdempotencyStore(DependencyProvider):
     def setup(self):
         self.engine = engine_for(self.container.config["DB_URL"])
         self.claim_timeout = self.container.config.get("IDEMPOTENCY_CLAIM_TIMEOUT", CLAIM_TIMEOUT_SECONDS)
+        self.retention_seconds = idempotency_retention_hours(self.container.config) * 3600
 
     def get_dependency(self, worker_ctx):
         return self
@@ -72,7 +84,8 @@ class IdempotencyStore(DependencyProvider):
         request_hash = _digest(body)
         with self.engine.begin() as conn:
             conn.execute(idempotency_keys.delete().where(
-                idempotency_keys.c.created_at < sa.func.now() - sa.text(f"interval '{RETENTION}'")
+                idempotency_keys.c.created_at
+                < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, self.retention_seconds)
             ))
             # Take the key, or take over a claim abandoned by a crashed request.
             taken = conn.execute(
@@ -90,7 +103,7 @@ class IdempotencyStore(DependencyProvider):
                 .returning(idempotency_keys.c.key_hash)
             ).first()
             if taken is not None:
-                return Claim(self.engine, key_hash)
+                return Claim(self.engine, key_hash, request_hash)
             row = conn.execute(
                 sa.select(idempotency_keys).where(idempotency_keys.c.key_hash == key_hash)
             ).first()
@@ -102,4 +115,4 @@ class IdempotencyStore(DependencyProvider):
                           errors={"Idempotency-Key": ["Already used with a different body."]})
         if row.status is None:
             raise Problem(409, "conflict", "A request with this Idempotency-Key is in progress.")
-        return Claim(self.engine, key_hash, replay=(row.status, row.response))
+        return Claim(self.engine, key_hash, request_hash, replay=(row.status, row.response))

@@ -19,10 +19,18 @@ savepoint in it (an exception inside one undoes that unit of work alone), and
 the call commits once at its end, whether it returns or raises, with its result
 stored under the caller's idempotency key when there is one (context data
 `idempotency_key`, set by the gateway from `Idempotency-Key`), so that a repeated
-key gets the first result back (chassis.rpc). A call may open several units of
-work, with or without a key; none of them commits by itself, and nothing here
-ever calls `session.commit()` in the middle of a call.
+key gets the first result back (chassis.rpc). The result is bound to the request it
+answers (`idempotency_request`, the gateway's hash of the body, its key already naming
+the caller, method and path; else the call's own arguments): the same key with another
+request is refused (Invalid, 422), never answered with someone else's result. Results are
+kept IDEMPOTENCY_RETENTION_HOURS, the gateway's retention of its keys; an older one is
+forgotten and the key acts anew.
+A call may open several units of work, with or without a key; none of them commits by
+itself, and nothing here ever calls `session.commit()` in the middle of a call.
 """
+
+import hashlib
+import json
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
@@ -30,13 +38,18 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import contracts
+from chassis.config import idempotency_retention_hours
 from chassis.context import CORRELATION_KEY, RPC_REDELIVERED_KEY, RPC_REQUEST_KEY
 from chassis.engines import engine_for
+from chassis.errors import Invalid
 from chassis.events import events_exchange, new_envelope
 from chassis.outbox import OutboxRelay
 from chassis.tables import inbox, outbox, request_results
 
 IDEMPOTENCY_KEY = "idempotency_key"
+# What the idempotency key was sent with (the gateway's hash of the body; its key names the
+# caller): a kept result answers only the same request again.
+IDEMPOTENCY_REQUEST = "idempotency_request"
 
 
 # As SQL text: SQLAlchemy does not cache PostgreSQL's INSERT ... ON CONFLICT (its Insert sets
@@ -44,6 +57,30 @@ IDEMPOTENCY_KEY = "idempotency_key"
 _CLAIM = sa.text(
     f"INSERT INTO {inbox.name} (consumer, event_id) VALUES (:consumer, :event_id) "
     "ON CONFLICT DO NOTHING RETURNING event_id")
+
+_KEPT = (f"{request_results.c.created_at.name} >= now() - make_interval(secs => :retention_seconds)")
+_STORED_RESULT = sa.text(
+    f"SELECT result, request_hash FROM {request_results.name} WHERE key = :key AND {_KEPT}")
+# A result kept past its retention is replaced: the key is free again.
+_STORE_RESULT = sa.text(
+    f"INSERT INTO {request_results.name} AS kept (key, result, request_hash) "
+    "VALUES (:key, :result, :request_hash) "
+    "ON CONFLICT (key) DO UPDATE SET result = excluded.result, request_hash = excluded.request_hash, "
+    "created_at = now() WHERE kept.created_at < now() - make_interval(secs => :retention_seconds) "
+    "RETURNING key"
+).bindparams(sa.bindparam("result", type_=request_results.c.result.type))
+
+
+def request_hash(*parts):
+    """A stable hash of JSON-able parts (what a kept result is bound to)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def key_reused():
+    """The error for an idempotency key whose kept result answered another request (another caller
+    or body): the gateway's own answer to a key reused with another body (422)."""
+    return Invalid("This Idempotency-Key was used with a different body.",
+                   errors={"Idempotency-Key": ["Already used with a different body."]})
 
 
 class AlreadyHandled(Exception):
@@ -176,31 +213,50 @@ class WorkerDatabase:
             return f"{self._worker_ctx.entrypoint.method_name}:rpc:{request}"[:300]
         return None
 
-    def earlier_result(self, key):
+    def request_fingerprint(self, args, kwargs):
+        """What a result kept under `request_key` is bound to: the gateway's hash of the body when it
+        sent one (nested calls inherit it; its key names the caller), else this call's own arguments."""
+        return self._worker_ctx.data.get(IDEMPOTENCY_REQUEST) or request_hash(
+            self._worker_ctx.entrypoint.method_name, args, kwargs)
+
+    @property
+    def _retention_seconds(self):
+        return idempotency_retention_hours(self._provider.container.config) * 3600
+
+    def earlier_result(self, key, fingerprint=None):
         """The result this call already committed, as a 1-tuple, or None. Looked up only when
         there can be one: the caller sent an idempotency key, or the broker delivers this
-        request again (so a first delivery costs no extra query)."""
+        request again (so a first delivery costs no extra query). Raises key_reused() (Invalid)
+        if the key's result answered another request (`fingerprint` differs)."""
         data = self._worker_ctx.data
         if key is None or not (data.get(IDEMPOTENCY_KEY) or data.get(RPC_REDELIVERED_KEY)):
             return None
-        return self.stored_result(key)
+        return self.stored_result(key, fingerprint)
 
-    def stored_result(self, key):
-        """The committed result of an earlier call with this key, wrapped in a 1-tuple, or None."""
+    def stored_result(self, key, fingerprint=None):
+        """The committed result of an earlier call with this key, wrapped in a 1-tuple, or None
+        (also when it is older than the retention). Raises key_reused() (Invalid) if it was kept for
+        another request than `fingerprint` (or an unknown one: a row from before requests were kept)."""
         row = self.session.execute(
-            sa.select(request_results.c.result).where(request_results.c.key == key)
+            _STORED_RESULT, {"key": key, "retention_seconds": self._retention_seconds}
         ).first()
         self.session.rollback()  # end the read so the effects start a fresh transaction
-        return None if row is None else (row.result,)
+        if row is None:
+            return None
+        if row.request_hash is None or row.request_hash != fingerprint:
+            raise key_reused()
+        return (row.result,)
 
     def begin_call(self):
         """From here to end_call, units of work are savepoints of one transaction."""
         self._in_call, self._units_done, self._emitted = True, 0, False
 
-    def end_call(self, key=None, result=None, raised=False):
-        """Commit what the call's units of work did, with `result` under `key` if the call
-        changed anything; a concurrent twin that stored its result first wins the race.
-        After a call that raised, a transaction the error left unusable is rolled back."""
+    def end_call(self, key=None, result=None, raised=False, fingerprint=None):
+        """Commit what the call's units of work did, with `result` under `key` (bound to
+        `fingerprint`) if the call changed anything; a concurrent twin that stored its result
+        first wins the race (and this call's effects are undone: the twin's result is returned, or
+        key_reused() raised if it answered another request). After a call that raised, a transaction
+        the error left unusable is rolled back."""
         self._in_call = False
         if self._session is None:
             return result
@@ -211,12 +267,19 @@ class WorkerDatabase:
                 self.session.rollback()
             return result
         try:
+            stored = True
             if key is not None and self._units_done:
-                self.session.execute(request_results.insert().values(key=key, result=result))
-            self.session.commit()
+                stored = self.session.execute(_STORE_RESULT, {
+                    "key": key, "result": result, "request_hash": fingerprint,
+                    "retention_seconds": self._retention_seconds,
+                }).first() is not None
+            if stored:
+                self.session.commit()
         except IntegrityError:
+            stored = False
+        if not stored:  # a twin kept its result under this key first: ours never happened
             self.session.rollback()
-            earlier = self.stored_result(key)
+            earlier = self.stored_result(key, fingerprint)
             return earlier[0] if earlier else result
         if self._emitted:
             self._provider.relay.wake()

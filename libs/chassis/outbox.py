@@ -17,6 +17,7 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.extensions import SharedExtension
 
+from chassis.config import idempotency_retention_hours
 from chassis.engines import engine_for
 from chassis.events import declare, producer_topology
 from chassis.loops import BackgroundLoop
@@ -29,7 +30,6 @@ POLL_INTERVAL = 1.0  # seconds between sweeps when nobody wakes the relay
 HOUSEKEEPING_INTERVAL = 3600
 OUTBOX_RETENTION_DAYS = 7
 INBOX_RETENTION_DAYS = 90  # replaying a dead letter older than this could apply it twice
-REQUEST_RESULT_RETENTION_DAYS = 7
 
 
 def event_publisher(amqp_uri):
@@ -64,7 +64,7 @@ def publish_pending(engine, publisher, batch_size=BATCH_SIZE):
         return len(rows)
 
 
-def prune(engine):
+def prune(engine, request_result_retention_hours):
     with engine.begin() as conn:
         conn.execute(
             outbox.delete().where(
@@ -76,10 +76,10 @@ def prune(engine):
                 inbox.c.received_at < sa.func.now() - sa.text(f"interval '{INBOX_RETENTION_DAYS} days'")
             )
         )
-        conn.execute(
+        conn.execute(  # IDEMPOTENCY_RETENTION_HOURS: as long as the gateway keeps its keys
             request_results.delete().where(
-                request_results.c.created_at
-                < sa.func.now() - sa.text(f"interval '{REQUEST_RESULT_RETENTION_DAYS} days'")
+                request_results.c.created_at < sa.func.now()
+                - sa.func.make_interval(0, 0, 0, 0, 0, 0, request_result_retention_hours * 3600)
             )
         )
 
@@ -115,6 +115,6 @@ class OutboxRelay(BackgroundLoop, SharedExtension):
     def run_once(self):
         sent = publish_pending(self.engine, self.publisher)
         if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_INTERVAL:
-            prune(self.engine)
+            prune(self.engine, idempotency_retention_hours(self.container.config))
             self._last_housekeeping = time.monotonic()
         return sent >= BATCH_SIZE

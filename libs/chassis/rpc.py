@@ -8,7 +8,9 @@
   commits once at its end, returned or raised. Its result is kept with its effects under
   the caller's idempotency key, or else under the request's own AMQP correlation id, so
   a request delivered again (its ack lost with the broker connection after it ran) gets
-  the first result back without acting again.
+  the first result back without acting again. A kept result is bound to its request (the
+  gateway's hash of the body under a key naming the caller, else the arguments): the same key with another
+  request is refused (422), never answered with it; it is kept IDEMPOTENCY_RETENTION_HOURS.
 - Its reply survives a broker outage (DomainRpc): publishing it is retried with backoff
   for as long as a caller could still be waiting, and a reply that cannot be sent is
   logged, never allowed to take the service down (DESIGN.md rule 7).
@@ -114,9 +116,10 @@ def domain_rpc(fn):
     @functools.wraps(fn)
     def call(self, *args, **kwargs):
         key = self.db.request_key
+        fingerprint = self.db.request_fingerprint(args, kwargs) if key is not None else None
         self.db.begin_call()
         try:
-            earlier = self.db.earlier_result(key)
+            earlier = self.db.earlier_result(key, fingerprint)
             result = earlier[0] if earlier is not None else fn(self, *args, **kwargs)
         except BaseException as exc:
             self.db.end_call(raised=True)  # what completed units of work did is kept, as outside a call
@@ -128,7 +131,7 @@ def domain_rpc(fn):
             self.db.end_call()  # nothing done: the result was kept before
             return result
         try:
-            return self.db.end_call(key, result)
+            return self.db.end_call(key, result, fingerprint=fingerprint)
         except Exception as exc:  # the commit itself: its outcome is unknown to the caller
             translated = caller_error(exc)
             if translated is not None:

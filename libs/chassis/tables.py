@@ -49,11 +49,15 @@ inbox = Table(
 
 # The result of an RPC that carried an idempotency key (the gateway's Idempotency-Key),
 # committed in the same transaction as the RPC's effects: a retry returns it instead of
-# acting again, whatever happened to the first caller.
+# acting again, whatever happened to the first caller. `request_hash` binds it to the
+# request it answers (the body, the key naming the caller: chassis.db.WorkerDatabase.request_fingerprint):
+# the same key with another request is refused, never answered with this result. Kept
+# IDEMPOTENCY_RETENTION_HOURS, as the gateway keeps its keys.
 request_results = Table(
     "request_results",
     metadata,
     Column("key", String(300), primary_key=True),
     Column("result", JSONB),
+    Column("request_hash", String(64)),  # NULL only in rows from before it existed: never replayed
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
 )
