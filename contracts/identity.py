@@ -38,6 +38,21 @@ class UserCreated(_Contract):
     roles = fields.List(fields.Dict(), required=True)
 
 
+class UserRolesChanged(UserCreated):
+    """An account's grants were replaced (PUT /v1/users/{id}/roles): `roles` are all it holds now,
+    shaped as in user.created; a grant not listed was taken away."""
+
+
+class UserDeactivated(_Contract):
+    """An account was deactivated: it no longer logs in, its tokens are refused and its grants
+    count for nothing. A worker's account leaves the bank with it (worker.left, `worker_id`)."""
+
+    user_id = fields.Str(required=True)
+    email = fields.Str(required=True)
+    name = fields.Str(required=True)
+    worker_id = fields.Str(allow_none=True, required=True)
+
+
 class WorkerRegistered(_Contract):
     agency_id = fields.Str(allow_none=True, load_default=None)
     worker_id = fields.Str(required=True)
@@ -82,6 +97,8 @@ IDENTITY_EVENTS = {
     ("organisation.created", 1): OrganisationCreated,
     ("site.created", 1): SiteCreated,
     ("user.created", 1): UserCreated,
+    ("user.roles_changed", 1): UserRolesChanged,
+    ("user.deactivated", 1): UserDeactivated,
     ("worker.registered", 1): WorkerRegistered,
     ("worker.updated", 1): WorkerUpdated,
     ("worker.onboarding", 1): WorkerStatusChanged,

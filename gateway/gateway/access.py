@@ -8,7 +8,10 @@ the principal's grants: the one place the gateway decides access.
 
 from dataclasses import dataclass
 
+from marshmallow import ValidationError
+
 from chassis.auth import SCOPE_TYPES, Scope
+from chassis.schemas import check_storable
 from gateway.problems import Problem, forbidden, not_found, validation_error
 
 
@@ -19,7 +22,7 @@ class PathRef:
 
     def targets(self, call):
         value = call.path[self.name]
-        if "\x00" in value:
+        if not _storable(value):
             raise not_found()  # no resource has such an id (and no database may be asked of it)
         return [(self.kind, value, self.name)]
 
@@ -78,10 +81,27 @@ class GrantRefs:
         return forbidden("You may not grant roles outside your scope.")
 
 
+def split_refs(scope):
+    """A route's `scope` (one ref, or a tuple of them: the resource in the path and ids in the
+    body) as (path refs, checked first, before the body is read; the others)."""
+    refs = scope if isinstance(scope, tuple) else () if scope is None else (scope,)
+    return ([ref for ref in refs if isinstance(ref, PathRef)],
+            [ref for ref in refs if not isinstance(ref, PathRef)])
+
+
+def _storable(value):
+    """Text a database can be asked about: no NUL, and valid Unicode (no unpaired surrogate)."""
+    try:
+        check_storable(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def _ids(kind, value, field):
-    """A checkable id: a non-empty string a database can hold (no NUL). Anything else is left for
+    """A checkable id: a non-empty string a database can hold (_storable). Anything else is left for
     validation to refuse (422), or names nothing there is (404): no resource has such an id."""
-    return [(kind, value, field)] if isinstance(value, str) and value and "\x00" not in value else []
+    return [(kind, value, field)] if isinstance(value, str) and value and _storable(value) else []
 
 
 def authorise(principal, roles, ref, call, resolve_scope):
@@ -109,4 +129,4 @@ def authorise(principal, roles, ref, call, resolve_scope):
     return scopes
 
 
-__all__ = ["PathRef", "BodyRef", "QueryRef", "GrantRefs", "authorise", "Problem"]
+__all__ = ["PathRef", "BodyRef", "QueryRef", "GrantRefs", "authorise", "split_refs", "Problem"]

@@ -44,7 +44,6 @@ from werkzeug.wrappers import Request, Response
 from chassis import tokens
 from chassis.auth import Actor, Principal
 from chassis.context import CORRELATION_KEY
-from chassis.db import IDEMPOTENCY_KEY
 from chassis.errors import DomainError
 from chassis.rpc import is_database_outage
 from gateway import access
@@ -125,13 +124,30 @@ class RouteSpec:
     query: type | None = None
     response: type | None = None
     status: int = 200
-    scope: object = None
+    scope: object = None  # where it acts: a gateway.access ref, or a tuple of them (path and body)
     capacities: dict = field(default_factory=dict)  # name -> roles, over the path's resource
     idempotent: bool = False
     tags: list = field(default_factory=list)
     responses: dict = field(default_factory=dict)  # status -> description, beyond what the pipeline answers
     media_type: str = "application/json"  # of the success response; other types return a werkzeug Response
     also_as: tuple = ()  # other media types the success response may take (reports: "text/csv")
+
+    @property
+    def path_params(self):
+        return re.findall(r"\{(\w+)\}", self.path)
+
+    @property
+    def is_action(self):
+        """A POST acting on the resource in its path (`/v1/shifts/{id}/book`): it may refuse (409)."""
+        return self.method == "POST" and bool(self.path_params) and not self.path.endswith("}")
+
+    @functools.cached_property
+    def body_required(self):
+        """Whether an empty body is refused (422): always, except for PATCH and for a POST whose fields
+        are all optional (API.md: such an action accepts an empty body with no Content-Type)."""
+        if self.body is None or self.method == "PATCH":
+            return False
+        return self.method != "POST" or any(f.required for f in self.body().fields.values())
 
 
 ROUTES: list[RouteSpec] = []
@@ -198,11 +214,12 @@ def authenticate(service, request):
         raise unauthorized("The token is invalid or expired.") from exc
     principal = service.identity.get_principal(user_id)
     if principal is None:
-        raise unauthorized("The token's account no longer exists.")
+        raise unauthorized("The token's account no longer exists or has been deactivated.")
     return Principal.from_dict(principal)
 
 
 def read_json_body(request):
+    """The body as JSON; {} when there is none (empty or blank: `has_body` tells)."""
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as exc:
@@ -215,6 +232,10 @@ def read_json_body(request):
         raise malformed_json(f"The body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise malformed_json("The body nests too deeply.") from exc
+
+
+def has_body(request):
+    return bool(request.get_data(cache=True).strip())
 
 
 def load(schema_cls, data, partial=False):
@@ -270,26 +291,29 @@ def _run_pipeline(service, spec, handler, request, path_values):
                 access.authorise(principal, spec.roles, None, None, None)  # role check alone
             resolve = service.resolve_scope
             roles = () if spec.roles in (None, ANY_ROLE) else spec.roles
+            path_refs, other_refs = access.split_refs(spec.scope)
             scopes = []
-            if isinstance(spec.scope, access.PathRef):  # the path's resource, before the body
-                scopes = access.authorise(principal, roles, spec.scope,
-                                          Call(principal, {}, {}, path_values, request, request_id), resolve)
+            for ref in path_refs:  # the path's resource, before the body
+                scopes += access.authorise(principal, roles, ref,
+                                           Call(principal, {}, {}, path_values, request, request_id), resolve)
             raw_query = query_dict(request, spec.query) if spec.query else {}
             raw_body = read_json_body(request) if spec.body is not None else {}
             if spec.body is not None and not isinstance(raw_body, dict):
                 raise validation_error({"_schema": ["The body must be a JSON object."]})
-            if spec.scope is not None and not isinstance(spec.scope, access.PathRef):
+            for ref in other_refs:
                 # ids in the body or query are checked as sent, before the rest is validated:
                 # an out-of-scope id is 403 whatever else is wrong with the request
-                scopes = access.authorise(principal, roles, spec.scope,
-                                          Call(principal, raw_body, raw_query, path_values, request,
-                                               request_id), resolve)
+                scopes += access.authorise(principal, roles, ref,
+                                           Call(principal, raw_body, raw_query, path_values, request,
+                                                request_id), resolve)
             query = load(spec.query, raw_query) if spec.query else {}
             body = load(spec.body, raw_body, partial=spec.method == "PATCH") if spec.body else {}
+            if spec.body_required and not has_body(request):  # (`load` has named any required field)
+                raise validation_error({"_schema": ["A JSON object body is required."]},
+                                       "This request needs a body.")
             actor = None
             if principal is not None:
-                actor = Actor.of(principal, spec.capacities,
-                                 scopes[0] if isinstance(spec.scope, access.PathRef) else None)
+                actor = Actor.of(principal, spec.capacities, scopes[0] if path_refs else None)
             call = Call(principal, body, query, path_values, request, request_id, scopes, actor)
             key = request.headers.get("Idempotency-Key") if spec.idempotent else None
             if key:
@@ -301,7 +325,7 @@ def _run_pipeline(service, spec, handler, request, path_values):
                     return json_response(payload, status, request_id, {"Idempotent-Replayed": "true"})
                 # The service commits its effects with its result under this key, so a retry
                 # after a lost answer returns the first result instead of acting twice.
-                service.context_data[IDEMPOTENCY_KEY] = idempotency.key_hash
+                service.context_data.update(idempotency.context())  # the key, bound to this body
             outcome_unknown = True
             result = handler(service, call)
             outcome_unknown = False

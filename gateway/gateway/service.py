@@ -31,6 +31,7 @@ READINESS_TIMEOUT_SECONDS = 3
 SERVICES = ("identity", "compliance", "shifts", "payroll", "matching", "notifications", "reporting")
 # Who answers "where does this resource sit in the bank tree?" for each kind of id.
 SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identity", "worker": "identity",
+                "user": "identity",
                 "document": "compliance", "shift": "shifts", "timesheet": "payroll", "pay_run": "payroll",
                 "delivery": "notifications"}
 
@@ -38,6 +39,7 @@ SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identit
 class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoutes, NotificationRoutes,
                      ReportingRoutes, StaffbankService):
     name = "gateway"
+    required_config = ("TOKEN_SIGNING_KEY",)  # checked at start (chassis.config.check_config)
     config = Config()
     identity = ServiceRpc("identity")
     compliance = ServiceRpc("compliance")

@@ -4,14 +4,16 @@ A mixin of GatewayService: each method is one route of API.md, declared with `@r
 (roles, where it acts, schemas); the handler only translates and delegates by RPC."""
 
 from chassis.auth import STAFF_ROLES
-from gateway.access import BodyRef, GrantRefs, PathRef
+from gateway.access import BodyRef, GrantRefs, PathRef, QueryRef
 from gateway.http import ANY_ROLE, route
 from identity import schemas as identity_schemas
 
 
 class IdentityRoutes:
     @route("POST", "/v1/auth/token", body=identity_schemas.LoginRequest,
-           response=identity_schemas.TokenResponse, tags=["identity"])
+           response=identity_schemas.TokenResponse, tags=["identity"],
+           responses={401: "Wrong email or password, or a deactivated account",
+                      429: "Too many failed logins for this account; try again later"})
     def issue_token(self, call):
         """Exchange email and password for a bearer token."""
         return self.identity.issue_token(call.body)
@@ -47,6 +49,29 @@ class IdentityRoutes:
     def create_user(self, call):
         """Create a staff account with role grants inside the caller's scope."""
         return self.identity.create_user(call.body)
+
+    @route("GET", "/v1/users", roles=("bank_admin",), query=identity_schemas.UserListQuery,
+           response=identity_schemas.UserList, scope=QueryRef("bank_id", "bank"), tags=["identity"])
+    def list_users(self, call):
+        """Accounts with a grant in the bank (staff and workers), oldest first, each with its grants
+        there and whether it is active; `role` and `active` filter."""
+        return self.identity.list_users(call.query)
+
+    @route("PUT", "/v1/users/{id}/roles", roles=("bank_admin",), body=identity_schemas.RolesPut,
+           response=identity_schemas.UserAccount, scope=(PathRef("id", "user"), GrantRefs("roles")),
+           tags=["identity"], responses={409: "The account is deactivated"})
+    def set_user_roles(self, call):
+        """Replace an account's roles (its worker grant stays), under the rules of creating one: the
+        account and every grant given lie in the caller's scope; nobody changes their own. A removed
+        grant counts for nothing from the next request."""
+        return self.identity.set_user_roles(call.path["id"], call.body, call.actor_dict)
+
+    @route("POST", "/v1/users/{id}/deactivate", roles=("bank_admin",), response=identity_schemas.UserAccount,
+           scope=PathRef("id", "user"), tags=["identity"])
+    def deactivate_user(self, call):
+        """The account can no longer log in and its tokens are refused from the next request; a
+        worker's account leaves the bank (status left). Nobody deactivates their own."""
+        return self.identity.deactivate_user(call.path["id"], call.actor_dict)
 
     @route("POST", "/v1/workers", body=identity_schemas.WorkerRegistration, response=identity_schemas.Worker,
            status=201, idempotent=True, tags=["identity"])

@@ -37,7 +37,7 @@ def attempt_login(uow, email, password, now=None):
     email = domain.normalise_email(email)
     user = uow.session.scalar(sa.select(User).where(User.email == email))
     if user is not None and password_matches(user.password_hash, password):
-        return domain.LoginAttempt(user_id=user.id)
+        return domain.LoginAttempt(user_id=user.id, deactivated=user.deactivated_at is not None)
     if user is None:
         password_matches(_DUMMY_HASH, password)
     recent = uow.session.scalar(

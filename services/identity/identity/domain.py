@@ -98,9 +98,14 @@ def normalise_email(email):
     return email.strip().lower()
 
 
+def grant_key(grant):
+    """What makes a grant itself: one role on one scope."""
+    return grant["role"], grant["scope_type"], grant.get("scope_id")
+
+
 def distinct_grants(grants):
     """Grants without repeats of one role on one scope (the last of each wins)."""
-    return list({(g["role"], g["scope_type"], g.get("scope_id")): g for g in grants}.values())
+    return list({grant_key(g): g for g in grants}.values())
 
 
 def validate_grants(grants):
@@ -131,6 +136,37 @@ def validate_grants(grants):
         raise Invalid("invalid role grants", errors={"roles": errors})
 
 
+def check_keeps_a_grant(grant_count):
+    """An account keeps at least one grant: one without any would sit nowhere in the bank tree,
+    beyond every bank admin's reach. Taking every right away is what deactivating is for."""
+    if grant_count == 0:
+        raise Invalid("an account keeps at least one role; deactivate it to take every role away",
+                      errors={"roles": ["Give at least one role, or deactivate the account."]})
+
+
+def check_active(deactivated_at):
+    """A deactivated account is final (v1 has no reactivation): its roles no longer change."""
+    if deactivated_at is not None:
+        raise Conflict("this account is deactivated")
+
+
+def user_place(places):
+    """Where an account sits in the bank tree, for who may manage it: the narrowest place holding
+    the places of all its grants (`places`: where each grant's scope lies, as resolve_scope
+    answers, None for a platform grant). Two sites of one organisation sit at the organisation,
+    two banks at the platform ({}: only a platform admin reaches it), as does an account with
+    a platform grant or no grant at all."""
+    if not places or any(place is None for place in places):
+        return {}
+    common = {}
+    for level in ("bank_id", "organisation_id", "site_id"):
+        values = {place.get(level) for place in places}
+        if len(values) != 1 or None in values:
+            break
+        common[level] = values.pop()
+    return common
+
+
 def login_throttled(recent_failures):
     """After 10 failed logins in 15 minutes an account's wrong passwords get 429."""
     return recent_failures >= LOGIN_FAILURE_LIMIT
@@ -140,11 +176,14 @@ def login_throttled(recent_failures):
 class LoginAttempt:
     user_id: str | None  # who logged in; None when the email or password was wrong
     throttled: bool = False  # a wrong password after too many recent failures
+    deactivated: bool = False  # the right password of a deactivated account
 
 
 def check_login(attempt):
-    """The right password always gets in (an attacker cannot lock a clinician out); a wrong
-    one is 401, or 429 once the account is throttled."""
+    """The right password always gets in (an attacker cannot lock a clinician out), unless the
+    account is deactivated (401); a wrong one is 401, or 429 once the account is throttled."""
+    if attempt.deactivated:
+        raise Unauthorized("this account has been deactivated")
     if attempt.user_id is not None:
         return attempt.user_id
     if attempt.throttled:

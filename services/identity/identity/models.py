@@ -63,6 +63,8 @@ class User(Timestamped, Base):
     email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Set when the account is deactivated: it no longer logs in and its tokens are refused.
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     grants: Mapped[list["RoleGrant"]] = relationship(lazy="selectin", order_by="RoleGrant.created_at")
     worker: Mapped["Worker | None"] = relationship(lazy="selectin", back_populates="user")
 

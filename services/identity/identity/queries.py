@@ -6,13 +6,14 @@ import sqlalchemy as sa
 from chassis.db import one_or_not_found
 from chassis.errors import Forbidden
 from chassis.pagination import paginate
-from identity import schemas
+from identity import domain, schemas
 from identity.models import Bank, Organisation, RoleGrant, Site, User, Worker
 
 bank_schema = schemas.Bank()
 organisation_schema = schemas.Organisation()
 site_schema = schemas.Site()
 user_schema = schemas.User()
+account_schema = schemas.UserAccount()
 worker_schema = schemas.Worker()
 
 
@@ -30,17 +31,29 @@ def site_view(site):
     return site_schema.dump(site)
 
 
-def user_view(user):
-    return user_schema.dump({
+def _user_data(user, grants):
+    return {
         "id": user.id,
         "email": user.email,
         "name": user.name,
         "roles": [
             {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id, "bank_id": g.bank_id}
-            for g in user.grants
+            for g in grants
         ],
         "worker_id": user.worker.id if user.worker else None,
-    })
+    }
+
+
+def user_view(user):
+    return user_schema.dump(_user_data(user, user.grants))
+
+
+def account_view(user, bank_id=None):
+    """The account as its admins manage it; with `bank_id`, only its grants in that bank (another
+    bank's grants are that bank's business)."""
+    grants = [g for g in user.grants if bank_id is None or g.bank_id == bank_id]
+    return account_schema.dump({**_user_data(user, grants), "active": user.deactivated_at is None,
+                                "deactivated_at": user.deactivated_at})
 
 
 def worker_view(worker):
@@ -54,8 +67,10 @@ def worker_view(worker):
 # --- principals and scopes -------------------------------------------------------------
 
 def get_principal(session, user_id):
+    """Who a token's subject is now, or None: no such account, or a deactivated one (the gateway
+    asks on every request, so a deactivation or a removed grant holds from the next one)."""
     user = session.get(User, user_id)
-    return user_view(user) if user else None
+    return user_view(user) if user is not None and user.deactivated_at is None else None
 
 
 def resolve_scope(session, kind, resource_id):
@@ -75,7 +90,17 @@ def resolve_scope(session, kind, resource_id):
     if kind == "worker":
         worker = session.get(Worker, resource_id)
         return {"bank_id": worker.bank_id, "worker_id": worker.id} if worker else None
+    if kind == "user":
+        user = session.get(User, resource_id)
+        return user_place(session, user) if user else None
     raise ValueError(f"unknown scope kind {kind!r}")
+
+
+def user_place(session, user):
+    """Where an account sits (domain.user_place): who manages it must hold bank_admin there."""
+    return domain.user_place([
+        None if g.scope_type == "platform" else resolve_scope(session, g.scope_type, g.scope_id)
+        for g in user.grants])
 
 
 def visible_bank_ids(session, scope_ids):
@@ -112,7 +137,7 @@ def role_holders(session, roles, place_ids):
     site, its organisation, its bank), each with all its grants, shaped as user.created says
     them. The caller decides which grant covers what (chassis.auth.Scope.covered_by)."""
     users = session.scalars(
-        sa.select(User).where(User.id.in_(
+        sa.select(User).where(User.deactivated_at.is_(None), User.id.in_(
             sa.select(RoleGrant.user_id).where(
                 RoleGrant.role.in_(roles),
                 sa.or_(RoleGrant.scope_type == "platform", RoleGrant.scope_id.in_(place_ids)))))
@@ -121,6 +146,26 @@ def role_holders(session, roles, place_ids):
              "roles": [{"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
                        for g in user.grants]}
             for user in users]
+
+
+def user(session, user_id, lock=False):
+    """The account (locked for update if asked), or NotFound."""
+    return one_or_not_found(session, sa.select(User).where(User.id == user_id), "user", lock)
+
+
+def list_users(session, query):
+    """Accounts with a grant in the bank (staff and workers; the gateway checked the caller's
+    scope over it), oldest first, each showing its grants in that bank."""
+    grants = sa.select(RoleGrant.user_id).where(RoleGrant.bank_id == query["bank_id"])
+    if query.get("role"):
+        grants = grants.where(RoleGrant.role == query["role"])
+    statement = sa.select(User).where(User.id.in_(grants))
+    if query.get("active") is not None:
+        statement = statement.where(User.deactivated_at.is_(None) if query["active"]
+                                    else User.deactivated_at.is_not(None))
+    rows, next_cursor = paginate(
+        session, statement, User.created_at, User.id, query["limit"], query.get("cursor"))
+    return {"items": [account_view(u, query["bank_id"]) for u in rows], "next_cursor": next_cursor}
 
 
 def worker(session, worker_id, lock=False):

@@ -8,6 +8,7 @@ from chassis.schemas import (
     Email,
     Id,
     PageQuery,
+    QueryBool,
     SafeString,
     StrictBool,
     StrictNumber,
@@ -82,11 +83,20 @@ class RoleGrant(StrictSchema):
     bank_id = fields.String(dump_only=True, allow_none=True)
 
 
+Roles = lambda: fields.List(fields.Nested(RoleGrant), required=True, validate=validate.Length(max=50))  # noqa: E731
+
+
 class UserCreate(StrictSchema):
     email = Email(required=True)
     password = Password()
     name = Text(required=True)
-    roles = fields.List(fields.Nested(RoleGrant), required=True, validate=validate.Length(max=50))
+    roles = Roles()
+
+
+class RolesPut(StrictSchema):
+    """PUT /v1/users/{id}/roles: the account's roles from now on (its worker grant stays)."""
+
+    roles = Roles()
 
 
 class User(StrictSchema):
@@ -95,6 +105,24 @@ class User(StrictSchema):
     name = fields.String()
     roles = fields.List(fields.Nested(RoleGrant))
     worker_id = fields.String(allow_none=True)
+
+
+class UserAccount(User):
+    """An account as its bank admins manage it: a user and whether it may still log in."""
+
+    active = fields.Boolean()
+    deactivated_at = fields.DateTime(allow_none=True)
+
+
+class UserListQuery(PageQuery):
+    bank_id = Id(required=True)
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES))
+    active = QueryBool(load_default=None)
+
+
+class UserList(StrictSchema):
+    items = fields.List(fields.Nested(UserAccount))
+    next_cursor = fields.String(allow_none=True)
 
 
 class WorkerRegistration(StrictSchema):

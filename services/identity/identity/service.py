@@ -5,6 +5,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from chassis import tokens
+from chassis.auth import Actor
 from chassis.errors import Invalid
 from chassis.handlers import event_handler
 from chassis.lifecycle import on_start
@@ -16,6 +17,7 @@ from identity import credentials, queries, schemas, use_cases
 
 class IdentityService(StaffbankService):
     name = "identity"
+    required_config = ("TOKEN_SIGNING_KEY",)  # checked at start (chassis.config.check_config)
     config = Config()
 
     @on_start
@@ -95,6 +97,26 @@ class IdentityService(StaffbankService):
             return use_cases.create_user(uow, data)
 
     @domain_rpc
+    def list_users(self, query):
+        """Accounts with a grant in `query`'s bank (required: the gateway checked the caller's scope
+        over it)."""
+        data = load_or_invalid(schemas.UserListQuery(), query)
+        return queries.list_users(self.db.session, data)
+
+    @domain_rpc
+    def set_user_roles(self, user_id, payload, actor):
+        actor = Actor.from_dict(actor)
+        data = load_or_invalid(schemas.RolesPut(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.set_user_roles(uow, user_id, data, actor)
+
+    @domain_rpc
+    def deactivate_user(self, user_id, actor):
+        actor = Actor.from_dict(actor)
+        with self.db.unit_of_work() as uow:
+            return use_cases.deactivate_user(uow, user_id, actor)
+
+    @domain_rpc
     def register_worker(self, payload):
         data = load_or_invalid(schemas.WorkerRegistration(), payload)
         with self.db.unit_of_work() as uow:
@@ -111,7 +133,7 @@ class IdentityService(StaffbankService):
         return queries.banks_of_workers(self.db.session, [str(w) for w in worker_ids])
 
     @domain_rpc
-    def list_workers(self, query, scope_ids=None):
+    def list_workers(self, query, scope_ids):
         """`scope_ids` (from Principal.scope_ids) limits the result to the caller's banks."""
         data = load_or_invalid(schemas.WorkerListQuery(), query)
         if scope_ids is not None:

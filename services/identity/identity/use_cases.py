@@ -8,8 +8,9 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from chassis import clock
 from chassis.errors import Conflict, Invalid
-from identity import domain, queries
+from identity import access, domain, queries
 from identity.credentials import hash_password
 from identity.models import Bank, Organisation, RoleGrant, Site, User, Worker, WorkerStatusChange
 
@@ -93,20 +94,77 @@ def _grant_bank(session, grant, index):
     return found["bank_id"]
 
 
-def create_user(uow, data):
-    grants = domain.distinct_grants(data["roles"])
+def _valid_grants(session, roles):
+    """The requested grants without repeats, each valid (domain.validate_grants) and paired with
+    the bank its scope lies in (Invalid if the scope does not exist)."""
+    grants = domain.distinct_grants(roles)
     domain.validate_grants(grants)
-    banks = [_grant_bank(uow.session, grant, index) for index, grant in enumerate(grants)]
+    return [(grant, _grant_bank(session, grant, index)) for index, grant in enumerate(grants)]
+
+
+def _add_grants(session, user, grants):
+    """Give `user` the (grant, bank_id) pairs; a concurrent twin of one is a 409."""
+    with _unique(session):
+        for grant, bank_id in grants:
+            session.add(RoleGrant(user_id=user.id, bank_id=bank_id, **grant))
+    session.refresh(user)
+
+
+def _user_fact(user):
+    """An account and all its grants, as user.created and user.roles_changed say it."""
+    return {"user_id": user.id, "email": user.email, "name": user.name,
+            "roles": [{"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
+                      for g in user.grants]}
+
+
+def create_user(uow, data):
+    grants = _valid_grants(uow.session, data["roles"])
     user = _new_user(uow.session, data["email"], data["password"], data["name"])
-    with _unique(uow.session):
-        for grant, bank_id in zip(grants, banks, strict=True):
-            uow.session.add(RoleGrant(user_id=user.id, bank_id=bank_id, **grant))
-    uow.session.refresh(user)
-    view = queries.user_view(user)
-    uow.emit("user.created", {"user_id": user.id, "email": view["email"], "name": view["name"],
-                              "roles": [{k: g[k] for k in ("role", "scope_type", "scope_id")}
-                                        for g in view["roles"]]})
-    return view
+    _add_grants(uow.session, user, grants)
+    uow.emit("user.created", _user_fact(user))
+    return queries.user_view(user)
+
+
+def set_user_roles(uow, user_id, data, actor):
+    """The account's grants become the requested ones, under the same rules as creating it (the
+    gateway checked that they and the account lie in the caller's scope). Its worker grant comes
+    with its worker profile, not from an admin, and stays. Grants kept keep their history."""
+    session = uow.session
+    user = queries.user(session, user_id, lock=True)
+    access.check_may_change(actor, user, "change the roles of")
+    domain.check_active(user.deactivated_at)
+    wanted = {domain.grant_key(grant): (grant, bank_id)
+              for grant, bank_id in _valid_grants(session, data["roles"])}
+    current = {(g.role, g.scope_type, g.scope_id): g for g in user.grants if g.role != "worker"}
+    domain.check_keeps_a_grant(len(wanted) + len(user.grants) - len(current))
+    removed = [grant for key, grant in current.items() if key not in wanted]
+    added = [pair for key, pair in wanted.items() if key not in current]
+    for grant in removed:
+        session.delete(grant)
+    session.flush()
+    _add_grants(session, user, added)
+    if removed or added:
+        log.info("roles changed", extra={"user_id": user.id, "by": actor.user_id,
+                                         "added": len(added), "removed": len(removed)})
+        uow.emit("user.roles_changed", _user_fact(user))
+    return queries.account_view(user)
+
+
+def deactivate_user(uow, user_id, actor, now=None):
+    """The account no longer logs in and its tokens are refused from the next request (identity's
+    get_principal answers None); its grants stay on record but count for nothing. A worker's
+    account leaves the bank with it (worker.left). Deactivating again changes nothing."""
+    user = queries.user(uow.session, user_id, lock=True)
+    access.check_may_change(actor, user, "deactivate")
+    if user.deactivated_at is None:
+        user.deactivated_at = now or clock.now()
+        if user.worker is not None:
+            change_worker_status(uow, user.worker.id, "left", "account deactivated")
+        uow.session.flush()
+        log.info("account deactivated", extra={"user_id": user.id, "by": actor.user_id})
+        uow.emit("user.deactivated", {"user_id": user.id, "email": user.email, "name": user.name,
+                                      "worker_id": user.worker.id if user.worker else None})
+    return queries.account_view(user)
 
 
 def ensure_platform_admin(uow, email, password, name="Platform administrator"):

@@ -88,3 +88,31 @@ def test_repeated_grants_count_once_and_emails_ignore_case():
 def test_a_late_fact_moves_only_a_never_activated_worker_a_late_clearance_says_was_active(
         current, cleared, steps):
     assert [status for status, _ in domain.statuses_after_late_fact(current, cleared)] == steps
+
+
+BANK = {"bank_id": "b"}
+ORG, ORG2 = ({"bank_id": "b", "organisation_id": o} for o in ("o", "o2"))
+SITE, SITE2 = ({"bank_id": "b", "organisation_id": "o", "site_id": s} for s in ("s", "s2"))
+
+
+@pytest.mark.parametrize("places,expected", [
+    ([SITE], SITE), ([SITE, SITE], SITE), ([SITE, SITE2], ORG), ([SITE, ORG], ORG), ([SITE, ORG2], BANK),
+    ([SITE, BANK], BANK), ([SITE, {"bank_id": "other"}], {}), ([SITE, None], {}), ([None], {}), ([], {}),
+])
+def test_an_account_sits_at_the_narrowest_place_holding_all_its_grants(places, expected):
+    assert domain.user_place(places) == expected
+
+
+def test_a_deactivated_account_does_not_log_in_even_with_the_right_password():
+    with pytest.raises(Unauthorized):
+        domain.check_login(domain.LoginAttempt(user_id="u", deactivated=True))
+    assert domain.check_login(domain.LoginAttempt(user_id="u")) == "u"
+
+
+def test_an_account_keeps_a_grant_and_a_deactivated_one_keeps_its_roles():
+    with pytest.raises(Invalid):
+        domain.check_keeps_a_grant(0)
+    domain.check_keeps_a_grant(1)
+    with pytest.raises(Conflict):
+        domain.check_active("2026-01-01T00:00:00+00:00")
+    domain.check_active(None)

@@ -2,6 +2,7 @@
 
 import eventlet
 import pytest
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from chassis import tokens
@@ -50,7 +51,9 @@ def test_of_concurrent_registrations_with_one_email_exactly_one_wins(identity, i
 
     results = list(eventlet.GreenPool(5).imap(register, range(5)))
     assert len([r for r in results if r is not None]) == 1
-    assert identity.list_workers({"bank_id": bank["id"]})["items"][0]["bank_number"] == "W000001"
+    assert identity.list_workers({"bank_id": bank["id"]}, None)["items"][0]["bank_number"] == "W000001"
+    with pytest.raises(RemoteError, match="scope_ids"):  # a missing filter is not "everything"
+        identity.list_workers({"bank_id": bank["id"]})
 
 
 def test_worker_status_machine_publishes_each_change_once(identity, registration, event_tap):
