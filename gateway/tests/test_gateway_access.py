@@ -15,6 +15,7 @@ TREE = {
     ("site", "s1"): {"bank_id": "b1", "organisation_id": "o1", "site_id": "s1"},
     ("worker", "w1"): {"bank_id": "b1", "worker_id": "w1"},
     ("worker", "w2"): {"bank_id": "b1", "worker_id": "w2"},
+    ("document", "d1"): {"bank_id": "b1", "worker_id": "w1"},
 }
 
 
@@ -64,13 +65,19 @@ def test_a_worker_reaches_its_own_resources_and_no_one_elses():
                                        call(path={"id": "w2"}), resolve)) == 404
 
 
-def test_staff_anywhere_in_a_bank_reach_its_workers_but_not_other_banks():
-    coordinator = principal(("rota_coordinator", "site", "s1"))
-    assert authorise(coordinator, ("rota_coordinator",), PathRef("id", "worker"), call(path={"id": "w1"}),
-                     resolve)
-    other_bank = principal(("rota_coordinator", "organisation", "o2"))
-    assert status_of(lambda: authorise(other_bank, ("rota_coordinator",), PathRef("id", "worker"),
-                                       call(path={"id": "w1"}), resolve)) == 404
+def test_only_grants_on_the_bank_reach_its_workers():
+    """API.md "Roles and scope": a worker's profile, documents and compliance are reached through
+    grants on the bank (or the platform), never one organisation's or site's."""
+    roles = ("bank_admin", "leadership")
+    for ref, path in ((PathRef("id", "worker"), {"id": "w1"}), (PathRef("id", "document"), {"id": "d1"})):
+        for grant in (("bank_admin", "bank", "b1"), ("platform_admin", "platform", None)):
+            assert authorise(principal(grant), roles, ref, call(path=path), resolve)
+        for grant in (("bank_admin", "site", "s1"), ("bank_admin", "organisation", "o1"),
+                      ("leadership", "site", "s1"), ("bank_admin", "bank", "b2"),
+                      ("bank_admin", "organisation", "o2")):
+            with pytest.raises(Problem) as refused:
+                authorise(principal(grant), roles, ref, call(path=path), resolve)
+            assert refused.value.status == 404, grant
 
 
 def test_ids_of_the_wrong_type_are_left_for_validation():

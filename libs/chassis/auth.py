@@ -54,15 +54,24 @@ class Scope:
             # its tier, which the shifts service decides), not just its own organisation's.
             return grant.bank_id is not None and grant.bank_id == self.bank_id
         if self.worker_id is not None:
-            # A worker belongs to the whole bank: a grant anywhere in the bank reaches it
-            # ("a coordinator at the shift's site may book any worker of the bank").
-            return grant.bank_id is not None and grant.bank_id == self.bank_id
+            # A worker belongs to the whole bank: its profile, documents and compliance are reached
+            # through a grant on the bank (or the platform, above), never one on an organisation or
+            # site (API.md "Roles and scope"). A coordinator still books any worker of the bank: that
+            # acts on the shift, whose site the coordinator's grant covers.
+            return grant.scope_type == "bank" and grant.scope_id == self.bank_id
         level = {"bank": self.bank_id, "organisation": self.organisation_id, "site": self.site_id}
         return grant.scope_id is not None and level.get(grant.scope_type) == grant.scope_id
 
     @classmethod
     def from_dict(cls, data):
         return cls(**{key: data.get(key) for key in ("bank_id", "organisation_id", "site_id", "worker_id")})
+
+
+def worker_bank_ids(scope_ids):
+    """The banks whose workers a list filter (`Principal.scope_ids`; None: unrestricted) reaches, as
+    `Scope.covered_by` decides for one worker: those granted whole, not those of a granted
+    organisation or site."""
+    return None if scope_ids is None else set(scope_ids.get("bank") or ())
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 from marshmallow import ValidationError
 
 from chassis import tokens
-from chassis.auth import Grant, Principal, Scope
+from chassis.auth import Grant, Principal, Scope, worker_bank_ids
 from chassis.errors import Invalid
 from chassis.schemas import SafeString, StrictBool, StrictNumber, StrictSchema, decode_cursor, encode_cursor
 
@@ -21,6 +21,29 @@ def test_grants_cover_downwards_never_upwards_or_sideways():
     assert site.covered_by(Grant("rota_coordinator", "site", "s"))
     assert not Scope(bank_id="b", organisation_id="o").covered_by(Grant("rota_coordinator", "site", "s"))
     assert not site.covered_by(Grant("bank_admin", "bank", "other"))
+
+
+def test_a_workers_resources_are_reached_only_through_its_bank_or_the_platform():
+    """API.md "Roles and scope": never through a grant on one organisation or site of the bank."""
+    worker = Scope(bank_id="b", worker_id="w")
+    assert worker.covered_by(Grant("bank_admin", "bank", "b", bank_id="b"))
+    assert worker.covered_by(Grant("platform_admin", "platform"))
+    for narrow in (Grant("bank_admin", "organisation", "o", bank_id="b"),
+                   Grant("bank_admin", "site", "s", bank_id="b"),
+                   Grant("leadership", "site", "s", bank_id="b"),
+                   Grant("agency", "organisation", "o", bank_id="b"),
+                   Grant("bank_admin", "bank", "other", bank_id="other")):
+        assert not worker.covered_by(narrow), narrow
+    site_admin = Principal("u", "e", "n", (Grant("bank_admin", "site", "s", bank_id="b"),))
+    assert not site_admin.may(("bank_admin",), worker)
+    ada = Principal("u", "e", "n", (Grant("worker", "bank", "b", bank_id="b"),), worker_id="w")
+    assert ada.may(("worker",), worker) and not ada.may(("worker",), Scope(bank_id="b", worker_id="x"))
+
+
+def test_worker_lists_reach_only_banks_granted_whole():
+    assert worker_bank_ids(None) is None
+    assert worker_bank_ids({"bank": {"b"}, "organisation": {"o"}, "site": {"s"}}) == {"b"}
+    assert worker_bank_ids({"bank": set(), "organisation": set(), "site": {"s"}}) == set()
 
 
 def test_list_scopes_are_unrestricted_only_for_platform_admins():

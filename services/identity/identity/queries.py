@@ -3,6 +3,7 @@ and the views (plain dicts, dumped by the payload schemas) every answer is made 
 
 import sqlalchemy as sa
 
+from chassis.auth import worker_bank_ids
 from chassis.db import one_or_not_found
 from chassis.errors import Forbidden
 from chassis.pagination import paginate
@@ -103,18 +104,6 @@ def user_place(session, user):
         for g in user.grants])
 
 
-def visible_bank_ids(session, scope_ids):
-    """The banks a caller's grants reach: granted banks and those of granted organisations and sites."""
-    banks = set(scope_ids.get("bank", ()))
-    if scope_ids.get("organisation"):
-        banks |= set(session.scalars(
-            sa.select(Organisation.bank_id).where(Organisation.id.in_(scope_ids["organisation"]))
-        ))
-    if scope_ids.get("site"):
-        banks |= set(session.scalars(sa.select(Site.bank_id).where(Site.id.in_(scope_ids["site"]))))
-    return banks
-
-
 # --- the bank tree and workers -----------------------------------------------------------
 
 def get_bank(session, bank_id):
@@ -184,10 +173,11 @@ def banks_of_workers(session, worker_ids):
 
 
 def list_workers(session, query, scope_ids):
-    """Workers matching `query`; with `scope_ids`, only those of banks the caller reaches."""
+    """Workers matching `query`; with `scope_ids`, only those of banks the caller is granted whole
+    (chassis.auth.worker_bank_ids: staff of one organisation or site list none)."""
     statement = sa.select(Worker)
-    if scope_ids is not None:
-        visible = visible_bank_ids(session, scope_ids)
+    visible = worker_bank_ids(scope_ids)
+    if visible is not None:
         if query.get("bank_id") and query["bank_id"] not in visible:
             raise Forbidden("that bank lies outside your scope")
         statement = statement.where(Worker.bank_id.in_(visible))
