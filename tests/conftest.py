@@ -94,7 +94,8 @@ def platform(container_factory, service_config, free_port, gateway_overrides, se
     configs = {cls.name: service_config(cls, **service_overrides.get(cls.name, {}))
                for cls in SERVICE_CLASSES[1:]}
     configs["identity"] = service_config(IdentityService, BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
-                                         BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD)
+                                         BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+                                         **service_overrides.get("identity", {}))
     configs["gateway"] = service_config(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port}",
                                         **gateway_overrides)
     containers = {}

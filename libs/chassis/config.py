@@ -102,6 +102,10 @@ def nameko_config(service, **overrides):
                                               DEFAULT_IDEMPOTENCY_RETENTION_HOURS, kind=float, minimum=1),
         "BOOTSTRAP_ADMIN_EMAIL": env("BOOTSTRAP_ADMIN_EMAIL"),
         "BOOTSTRAP_ADMIN_PASSWORD": env("BOOTSTRAP_ADMIN_PASSWORD"),
+        # identity: failed logins from one client address (any emails) in 15 minutes before it is refused
+        "LOGIN_ADDRESS_FAILURE_LIMIT": number("LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1),
+        # gateway: reverse proxies in front of it that append the client to X-Forwarded-For (0: none)
+        "LOGIN_TRUSTED_PROXIES": number("LOGIN_TRUSTED_PROXIES", 0, minimum=0),
         "WEB_SERVER_ADDRESS": f"{env('GATEWAY_HOST', '127.0.0.1')}:{env('GATEWAY_PORT', '8080')}",
         # notifications: email over SMTP, links to the portal, the digest and send retries
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
@@ -155,7 +159,9 @@ ALWAYS_REQUIRED = ("AMQP_URI", "DB_URL")
 def check_config(service_cls, config):
     """Refuse to start (ConfigError, every problem named) unless `config` has what `service_cls` needs:
     the broker and database, and what its class lists in `required_config` (e.g. identity and the
-    gateway need TOKEN_SIGNING_KEY). Run at start, so a missing key is not found at the first request."""
+    gateway need TOKEN_SIGNING_KEY), and what its `config_problems(config)` finds if it has one
+    (identity: the bootstrap admin's password). Run at start, so a missing key is not found at the
+    first request."""
     problems = []
     for name in ALWAYS_REQUIRED + tuple(getattr(service_cls, "required_config", ())):
         value = config.get(name)
@@ -167,5 +173,8 @@ def check_config(service_cls, config):
                 raise ConfigError(f"{name} is not set")
         except ConfigError as exc:
             problems.append(str(exc))
+    service_problems = getattr(service_cls, "config_problems", None)  # a service's own settings
+    if service_problems is not None:
+        problems += service_problems(config)
     if problems:
         raise ConfigError("; ".join(problems))

@@ -3,6 +3,8 @@
 A mixin of GatewayService: each method is one route of API.md, declared with `@route`
 (roles, where it acts, schemas); the handler only translates and delegates by RPC."""
 
+import ipaddress
+
 from chassis.auth import STAFF_ROLES
 from gateway.access import BodyRef, GrantRefs, PathRef, QueryRef
 from gateway.http import ANY_ROLE, route
@@ -13,10 +15,12 @@ class IdentityRoutes:
     @route("POST", "/v1/auth/token", body=identity_schemas.LoginRequest,
            response=identity_schemas.TokenResponse, tags=["identity"],
            responses={401: "Wrong email or password, or a deactivated account",
-                      429: "Too many failed logins for this account; try again later"})
+                      429: "Too many failed logins for this account or from this address; try again "
+                           "later"})
     def issue_token(self, call):
         """Exchange email and password for a bearer token."""
-        return self.identity.issue_token(call.body)
+        return self.identity.issue_token(
+            call.body, client_address(call.request, self.config.get("LOGIN_TRUSTED_PROXIES", 0)))
 
     @route("GET", "/v1/me", roles=ANY_ROLE, response=identity_schemas.User, tags=["identity"])
     def me(self, call):
@@ -82,13 +86,13 @@ class IdentityRoutes:
     @route("GET", "/v1/workers", roles=STAFF_ROLES, query=identity_schemas.WorkerListQuery,
            response=identity_schemas.WorkerList, tags=["identity"])
     def list_workers(self, call):
-        """Workers of the banks the caller works in (staff at any site of a bank see its workers)."""
+        """Workers of the banks the caller is granted on whole (none to staff of one organisation or site)."""
         return self.identity.list_workers(call.query, call.scope_ids(STAFF_ROLES))
 
     @route("GET", "/v1/workers/{id}", roles=STAFF_ROLES + ("worker",), response=identity_schemas.Worker,
            scope=PathRef("id", "worker"), tags=["identity"])
     def get_worker(self, call):
-        """A worker's profile: the worker itself, or staff of its bank."""
+        """A worker's profile: the worker itself, or staff granted on its bank."""
         return self.identity.get_worker(call.path["id"])
 
     @route("PATCH", "/v1/workers/{id}", roles=("bank_admin",), body=identity_schemas.WorkerPatch,
@@ -96,3 +100,16 @@ class IdentityRoutes:
     def update_worker(self, call):
         """Change a worker's extra grades, 48-hour opt-out or travel distance."""
         return self.identity.update_worker(call.path["id"], call.body)
+
+
+def client_address(request, trusted_proxies):
+    """Who sent a request, for identity's per-address login limit: the connection's address, or with
+    `trusted_proxies` (LOGIN_TRUSTED_PROXIES) reverse proxies in front, the address the outermost of
+    them saw (X-Forwarded-For's entry that many from its end: anything left of it is the client's to
+    forge). What is not an IP address counts as the connection's address."""
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    candidate = hops[-trusted_proxies] if 0 < trusted_proxies <= len(hops) else request.remote_addr
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return request.remote_addr

@@ -29,6 +29,9 @@ DEFAULT_MAX_TRAVEL_KM = 50.0
 
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+# Failed logins from one client address (any emails) in the window after which that address is
+# refused before any password is checked (LOGIN_ADDRESS_FAILURE_LIMIT overrides it).
+DEFAULT_LOGIN_ADDRESS_FAILURE_LIMIT = 50
 
 
 def transition(current, target):
@@ -173,19 +176,39 @@ def login_throttled(recent_failures):
 
 
 @dataclass(frozen=True)
+class RecentFailures:
+    """Failed logins in the window that bear on one attempt."""
+
+    account: int  # of this email, from anywhere
+    account_here: int  # of this email, from this client address
+    address: int  # from this client address, whatever the email
+
+
+def login_refused_unchecked(recent, address_limit):
+    """Whether an attempt is refused (429) before its password is checked, so costing no hash: its
+    client address has failed `address_limit` times in the window whatever the emails (a loop
+    guessing many accounts), or has itself failed this account's limit (its next guess, right or
+    wrong, is refused until the window passes). The failures of other addresses never refuse an
+    attempt unchecked, so an account's owner elsewhere still gets in (API.md)."""
+    return recent.address >= address_limit or login_throttled(recent.account_here)
+
+
+@dataclass(frozen=True)
 class LoginAttempt:
     user_id: str | None  # who logged in; None when the email or password was wrong
-    throttled: bool = False  # a wrong password after too many recent failures
+    throttled: bool = False  # a wrong password after too many recent failures, or refused unchecked
     deactivated: bool = False  # the right password of a deactivated account
 
 
 def check_login(attempt):
-    """The right password always gets in (an attacker cannot lock a clinician out), unless the
-    account is deactivated (401); a wrong one is 401, or 429 once the account is throttled."""
+    """The right password gets in (others' failures cannot lock a clinician out), unless the
+    account is deactivated (401) or the attempt was refused unchecked (login_refused_unchecked); a
+    wrong one is 401, or 429 once the account is throttled."""
     if attempt.deactivated:
         raise Unauthorized("this account has been deactivated")
     if attempt.user_id is not None:
         return attempt.user_id
     if attempt.throttled:
-        raise TooManyRequests("too many failed logins for this account; try again later")
+        raise TooManyRequests("too many failed logins for this account or from this address; "
+                              "try again later")
     raise Unauthorized("email or password is wrong")

@@ -123,10 +123,13 @@ class WorkerStatusChange(Base):
 
 class LoginFailure(Base):
     __tablename__ = "login_failures"
-    __table_args__ = (Index("login_failures_email_at", "email", "failed_at"),)
+    __table_args__ = (Index("login_failures_email_at", "email", "failed_at"),
+                      Index("login_failures_address_at", "client_address", "failed_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # where the attempt came from (the gateway's client address); None from a caller that gave none
+    client_address: Mapped[str | None] = mapped_column(String(45))
 
 
 metadata = Base.metadata

@@ -17,7 +17,27 @@ from chassis.schemas import (
 )
 from identity.domain import ORGANISATION_KINDS, WORKER_STATUSES
 
-Password = lambda: SafeString(required=True, load_only=True, validate=validate.Length(min=8, max=256))  # noqa: E731
+
+def _not_blank(password):
+    if not password.strip():
+        raise ValidationError("Must not be blank or only whitespace.")
+
+
+# An account's password (registration, POST /v1/users, the bootstrap admin): 8-256 characters, not
+# all whitespace.
+Password = lambda: SafeString(required=True, load_only=True,  # noqa: E731
+                              validate=[validate.Length(min=8, max=256), _not_blank])
+
+
+def password_problems(password):
+    """Why `password` may not be an account's password (the rules of Password), or []."""
+    try:
+        Password().deserialize(password)
+    except ValidationError as exc:
+        return exc.messages
+    return []
+
+
 Latitude = lambda **kw: StrictNumber(validate=validate.Range(min=-90, max=90), **kw)  # noqa: E731
 Longitude = lambda **kw: StrictNumber(validate=validate.Range(min=-180, max=180), **kw)  # noqa: E731
 TravelKm = lambda **kw: StrictNumber(validate=validate.Range(min=0, max=1000), **kw)  # noqa: E731
@@ -26,6 +46,12 @@ TravelKm = lambda **kw: StrictNumber(validate=validate.Range(min=0, max=1000), *
 class LoginRequest(StrictSchema):
     email = SafeString(required=True, validate=validate.Length(min=1, max=254))
     password = SafeString(required=True, load_only=True, validate=validate.Length(max=256))
+
+
+class LoginClient(StrictSchema):
+    """Where a login attempt came from, as the gateway saw it (an IPv4 or IPv6 address)."""
+
+    client_address = SafeString(load_default=None, allow_none=True, validate=validate.Length(min=1, max=45))
 
 
 class TokenResponse(StrictSchema):

@@ -12,13 +12,23 @@ from chassis.lifecycle import on_start
 from chassis.rpc import domain_rpc
 from chassis.schemas import load_or_invalid
 from chassis.service import StaffbankService
-from identity import credentials, queries, schemas, use_cases
+from identity import credentials, domain, queries, schemas, use_cases
 
 
 class IdentityService(StaffbankService):
     name = "identity"
     required_config = ("TOKEN_SIGNING_KEY",)  # checked at start (chassis.config.check_config)
     config = Config()
+
+    @staticmethod
+    def config_problems(config):
+        """Checked at start with required_config: a bootstrap admin password must pass the rules
+        every password does (schemas.Password), or the process refuses to start."""
+        password = config.get("BOOTSTRAP_ADMIN_PASSWORD")
+        problems = schemas.password_problems(password) if password else []
+        if not problems:
+            return []
+        return [f"BOOTSTRAP_ADMIN_PASSWORD is not a usable password: {' '.join(problems)}"]
 
     @on_start
     def bootstrap_admin(self):
@@ -35,10 +45,15 @@ class IdentityService(StaffbankService):
             credentials.prune_login_failures(uow)
 
     @domain_rpc
-    def issue_token(self, payload):
+    def issue_token(self, payload, client_address=None):
+        """`client_address`: where the gateway saw the attempt come from (the per-address limit)."""
         data = load_or_invalid(schemas.LoginRequest(), payload)
+        client = load_or_invalid(schemas.LoginClient(), {"client_address": client_address})
         with self.db.unit_of_work() as uow:  # a failure is recorded, then refused below
-            attempt = credentials.attempt_login(uow, data["email"], data["password"])
+            attempt = credentials.attempt_login(
+                uow, data["email"], data["password"], client["client_address"],
+                address_limit=self.config.get("LOGIN_ADDRESS_FAILURE_LIMIT",
+                                              domain.DEFAULT_LOGIN_ADDRESS_FAILURE_LIMIT))
         return credentials.token_for(attempt, key=tokens.signing_key(self.config),
                                      ttl_seconds=self.config["TOKEN_TTL_SECONDS"])
 
