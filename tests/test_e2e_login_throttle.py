@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from identity import credentials
+from identity.testing import count_password_checks
 
 ADDRESS_LIMIT = 12
 
@@ -23,16 +23,8 @@ def service_overrides():
 
 @pytest.fixture
 def hashes(monkeypatch):
-    """Passwords identity has checked (each an argon2 hash); the platform runs in this process."""
-    calls = []
-    check = credentials.password_matches
-
-    def counted(password_hash, password):
-        calls.append(password_hash)
-        return check(password_hash, password)
-
-    monkeypatch.setattr(credentials, "password_matches", counted)
-    return calls
+    """Passwords identity has checked, each an argon2 hash."""
+    return count_password_checks(monkeypatch)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 
 from chassis.config import ConfigError, check_config
 from chassis.errors import Invalid, TooManyRequests, Unauthorized
-from identity import credentials
 from identity.service import IdentityService
+from identity.testing import count_password_checks
 
 ADDRESS_LIMIT = 12  # above the account limit (10), so the first test meets that one first
 
@@ -18,16 +18,8 @@ def identity(run_service, identity_config):
 
 @pytest.fixture
 def hashes(monkeypatch):
-    """How many passwords identity has checked (each an argon2 hash), counted as they happen."""
-    calls = []
-    check = credentials.password_matches
-
-    def counted(password_hash, password):
-        calls.append(password_hash)
-        return check(password_hash, password)
-
-    monkeypatch.setattr(credentials, "password_matches", counted)
-    return calls
+    """Passwords identity has checked, each an argon2 hash."""
+    return count_password_checks(monkeypatch)
 
 
 @pytest.fixture
