@@ -184,11 +184,22 @@ def test_a_registration_number_belongs_to_one_worker_per_bank(api, onboarding, w
     other = api.created("/v1/workers", worker_payload(ctx["bank"]["id"], email="bob@example.org"))
     other_token = api.token("bob@example.org", "worker-password-1")
     registration = {"kind": "professional_registration", "reference": "7654321", "registration_body": "GMC"}
-    api.created(f"/v1/workers/{ctx['worker']['id']}/documents", registration, token=ctx["worker_token"])
-    api.created(f"/v1/workers/{ctx['worker']['id']}/documents", registration, token=ctx["worker_token"])
+    mine = api.created(f"/v1/workers/{ctx['worker']['id']}/documents", registration,
+                       token=ctx["worker_token"])
+    # Submitting another's number squats nothing: it is claimed when a registration is verified.
+    squat = api.created(f"/v1/workers/{other['id']}/documents", registration, token=other_token)
+
+    def verify(document):
+        return api.post(f"/v1/documents/{document['id']}/verify", {"outcome": "verified"},
+                        token=ctx["bank_admin"])
+
+    assert verify(mine).status_code == 200
+    _problem(verify(squat), 409, "conflict")
     _problem(api.post(f"/v1/workers/{other['id']}/documents", registration, token=other_token),
-             409, "conflict")
-    assert api.get(f"/v1/workers/{other['id']}/documents", token=other_token).json()["items"] == []
+             409, "conflict")  # held now: refused at submission
+    [left] = api.get(f"/v1/workers/{other['id']}/documents", token=other_token).json()["items"]
+    assert left["status"] == "submitted"
+    api.created(f"/v1/workers/{ctx['worker']['id']}/documents", registration, token=ctx["worker_token"])
     # Another bank has its own register.
     south = make_bank("South")
     stranger = api.created("/v1/workers", worker_payload(south["bank"]["id"], email="cy@example.org"))

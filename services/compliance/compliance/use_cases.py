@@ -64,36 +64,32 @@ def _document_event(uow, event_type, document, **extra):
     })
 
 
-def _claim_registration_number(session, worker, body, number):
-    """Take the number for this worker, or refuse if another worker of the bank holds it
-    (on a document not rejected: a rejected claim is released, see verify_document)."""
-    session.execute(
-        insert(RegistrationNumber)
-        .values(bank_id=worker.bank_id, body=body, number=number, worker_id=worker.worker_id)
-        .on_conflict_do_nothing()
-    )
-    owner = session.scalar(for_update(sa.select(RegistrationNumber.worker_id).where(
-        RegistrationNumber.bank_id == worker.bank_id, RegistrationNumber.body == body,
-        RegistrationNumber.number == number)))
-    if owner != worker.worker_id:
+def _holder_of(session, bank_id, body, number, lock=False):
+    statement = sa.select(RegistrationNumber.worker_id).where(
+        RegistrationNumber.bank_id == bank_id, RegistrationNumber.body == body,
+        RegistrationNumber.number == number)
+    return session.scalar(for_update(statement) if lock else statement)
+
+
+def _refuse_if_held(session, worker, body, number):
+    """A number another worker of the bank holds (verified) is refused at submission already."""
+    holder = _holder_of(session, worker.bank_id, body, number)
+    if holder is not None and holder != worker.worker_id:
         raise Conflict(f"{body} number {number} belongs to another worker of this bank")
 
 
-def _release_registration_number(session, document):
-    """A rejected registration frees its number unless the worker holds it on another document."""
-    number = domain.registration_number(document.reference)
-    still_held = any(
-        domain.registration_number(d.reference) == number
-        for d in session.scalars(sa.select(Document).where(
-            Document.worker_id == document.worker_id, Document.kind == "professional_registration",
-            Document.registration_body == document.registration_body, Document.status != "rejected",
-            Document.id != document.id))
+def _claim_registration_number(session, document):
+    """Verifying a registration takes its number for the worker, or is refused if another worker
+    of the bank holds it. Claimed on verification, not submission: submitting someone else's
+    number squats nothing."""
+    body, number = document.registration_body, domain.registration_number(document.reference)
+    session.execute(
+        insert(RegistrationNumber)
+        .values(bank_id=document.bank_id, body=body, number=number, worker_id=document.worker_id)
+        .on_conflict_do_nothing()
     )
-    if not still_held:
-        session.execute(sa.delete(RegistrationNumber).where(
-            RegistrationNumber.bank_id == document.bank_id,
-            RegistrationNumber.body == document.registration_body,
-            RegistrationNumber.number == number, RegistrationNumber.worker_id == document.worker_id))
+    if _holder_of(session, document.bank_id, body, number, lock=True) != document.worker_id:
+        raise Conflict(f"{body} number {number} belongs to another worker of this bank")
 
 
 def submit_document(uow, worker_id, data, actor_id, day):
@@ -104,7 +100,7 @@ def submit_document(uow, worker_id, data, actor_id, day):
     body, number = domain.registration_claim(data["kind"], data["reference"], data.get("registration_body"),
                                              worker.registration_body)
     if number is not None:
-        _claim_registration_number(uow.session, worker, body, number)
+        _refuse_if_held(uow.session, worker, body, number)
     document = Document(
         worker_id=worker_id, bank_id=worker.bank_id, kind=data["kind"], reference=data["reference"],
         registration_body=body, issued_on=data.get("issued_on"), expires_on=data.get("expires_on"),
@@ -125,8 +121,8 @@ def verify_document(uow, document_id, outcome, note, actor_id, day):
     worker = queries.profile(uow.session, worker_id, lock=True)  # the profile first, as everywhere
     document = uow.session.scalar(for_update(sa.select(Document).where(Document.id == document_id)))
     document.status = domain.verify(document.status, outcome, document.expires_on, day)
-    if outcome == "rejected" and document.kind == "professional_registration":
-        _release_registration_number(uow.session, document)
+    if document.kind == "professional_registration" and outcome == "verified":
+        _claim_registration_number(uow.session, document)  # (a rejected one never claimed it)
     document.note = note
     document.verified_by = actor_id
     document.verified_at = now()

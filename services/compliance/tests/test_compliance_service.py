@@ -128,17 +128,23 @@ def test_eligibility_names_every_reason(compliance, worker, today):
 
 
 def test_a_registration_number_belongs_to_one_worker_per_bank(compliance, worker):
-    first, second, elsewhere = worker("b1"), worker("b1"), worker("b2")
+    first, second, elsewhere = worker("b1"), worker("b1"), worker("b1")
     claimed = submit(compliance, first, "professional_registration", reference="12A 3456")
     assert claimed["registration_body"] == "NMC"  # from the worker's profile
+    # Submitting squats nothing: the number is claimed when a registration is verified.
+    squatter = submit(compliance, second, "professional_registration", reference="12a-3456")
+    compliance.verify_document(claimed["id"], {"outcome": "verified"}, "admin-1")
     with pytest.raises(Conflict):  # compared as letters and digits, ignoring case
-        submit(compliance, second, "professional_registration", reference="12a-3456")
-    submit(compliance, elsewhere, "professional_registration", reference="12A3456")  # another bank
-    submit(compliance, second, "professional_registration", reference="12A3456",
-           registration_body="GMC")  # another body
-
-    compliance.verify_document(claimed["id"], {"outcome": "rejected", "note": "not hers"}, "admin-1")
-    submit(compliance, second, "professional_registration", reference="12A3456")  # freed
+        compliance.verify_document(squatter["id"], {"outcome": "verified"}, "admin-1")
+    assert compliance.list_documents(second["id"])["items"][0]["status"] == "submitted"  # unchanged
+    with pytest.raises(Conflict):  # once it is held, submitting it again is refused at once
+        submit(compliance, elsewhere, "professional_registration", reference="12A3456")
+    compliance.verify_document(squatter["id"], {"outcome": "rejected", "note": "not his"}, "admin-1")
+    other_bank = submit(compliance, worker("b2"), "professional_registration", reference="12A3456")
+    compliance.verify_document(other_bank["id"], {"outcome": "verified"}, "admin-1")  # its own register
+    other_body = submit(compliance, second, "professional_registration", reference="12A3456",
+                        registration_body="GMC")
+    compliance.verify_document(other_body["id"], {"outcome": "verified"}, "admin-1")  # another body
     with pytest.raises(Invalid) as no_number:
         submit(compliance, second, "professional_registration", reference="--")
     assert set(no_number.value.errors) == {"reference"}
