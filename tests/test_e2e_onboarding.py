@@ -235,25 +235,31 @@ def test_a_bank_configures_which_checks_a_staff_type_needs(api, onboarding):
                                        "kinds": ["identity", "dbs", "references"]}]
 
 
-def test_a_rejected_registration_frees_its_number_and_spelling_does_not_dodge_the_register(
+def test_spelling_does_not_dodge_the_register_and_a_rejected_registration_holds_nothing(
     api, onboarding, worker_payload
 ):
     ctx = onboarding
     other = api.created("/v1/workers", worker_payload(ctx["bank"]["id"], email="bob@example.org",
                                                       registration_body="gmc"))
     other_token = api.token("bob@example.org", "worker-password-1")
-    mistaken = api.created(f"/v1/workers/{ctx['worker']['id']}/documents",
-                           {"kind": "professional_registration", "reference": "222 2222",
-                            "registration_body": "GMC"}, token=ctx["worker_token"])
+
+    def submit(worker_id, reference, token, **extra):
+        return api.post(f"/v1/workers/{worker_id}/documents",
+                        {"kind": "professional_registration", "reference": reference, **extra}, token=token)
+
+    def verify(document, outcome="verified"):
+        return api.post(f"/v1/documents/{document['id']}/verify", {"outcome": outcome, "note": "checked"},
+                        token=ctx["bank_admin"])
+
+    mine = submit(ctx["worker"]["id"], "222 2222", ctx["worker_token"], registration_body="GMC").json()
+    assert verify(mine).status_code == 200
     # The same number spelt differently, the body taken from bob's profile in lower case: refused.
-    _problem(api.post(f"/v1/workers/{other['id']}/documents",
-                      {"kind": "professional_registration", "reference": "2222222"}, token=other_token),
-             409, "conflict")
-    api.post(f"/v1/documents/{mistaken['id']}/verify", {"outcome": "rejected", "note": "not hers"},
-             token=ctx["bank_admin"])
-    owned = api.post(f"/v1/workers/{other['id']}/documents",
-                     {"kind": "professional_registration", "reference": "2222222"}, token=other_token)
+    _problem(submit(other["id"], "2222222", other_token), 409, "conflict")
+    mistaken = submit(ctx["worker"]["id"], "333 3333", ctx["worker_token"], registration_body="GMC").json()
+    assert verify(mistaken, "rejected").status_code == 200
+    owned = submit(other["id"], "3333333", other_token)
     assert owned.status_code == 201 and owned.json()["registration_body"] == "GMC"
+    assert verify(owned.json()).status_code == 200
 
 
 def test_a_requirement_lists_at_least_one_kind_and_the_sweep_refuses_the_future(platform, api, onboarding):
