@@ -29,11 +29,13 @@ A call may open several units of work, with or without a key; none of them commi
 itself, and nothing here ever calls `session.commit()` in the middle of a call.
 """
 
+import functools
 import hashlib
 import json
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -119,18 +121,20 @@ class UnitOfWork:
         envelope = new_envelope(
             event_type, data, self.producer, version=version, correlation_id=self.correlation_id
         )
-        self.session.execute(
-            outbox.insert().values(
-                event_id=envelope["event_id"],
-                exchange=events_exchange(self.producer).name,
-                event_type=event_type,
-                envelope=envelope,
-            )
-        )
         self.emitted.append(envelope)
         return envelope
 
+    def _write_outbox(self):
+        """The emitted events' outbox rows, in one statement (a handler telling fifty people
+        emits fifty events: a statement each cost it a millisecond each)."""
+        if self.emitted:
+            exchange = events_exchange(self.producer).name
+            self.session.execute(outbox.insert(), [
+                {"event_id": envelope["event_id"], "exchange": exchange, "event_type": envelope["type"],
+                 "envelope": envelope} for envelope in self.emitted])
+
     def commit(self):
+        self._write_outbox()
         if self._savepoint is not None:
             self._savepoint.commit()  # released: the call's transaction commits it (WorkerDatabase.end_call)
         else:
@@ -345,3 +349,45 @@ def one_or_not_found(session, statement, what, lock=False):
     if found is None:
         raise NotFound(f"no such {what}")
     return found
+
+
+@functools.cache
+def _insert_new_rows_statement(table, columns, conflict, returning):
+    """`INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (...) DO NOTHING [RETURNING ...]` as
+    SQL text, built once per shape. JSON travels as text and is cast back."""
+    dialect = postgresql.dialect()
+    arrays, selected = [], []
+    for n, name in enumerate(columns):
+        column_type = table.c[name].type
+        is_json = isinstance(column_type, sa.JSON)
+        element = "TEXT" if is_json else column_type.compile(dialect=dialect)
+        arrays.append(f"CAST(:c{n} AS {element}[])")
+        selected.append(f"CAST(r.c{n} AS {column_type.compile(dialect=dialect)})" if is_json else f"r.c{n}")
+    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(selected)} "
+           f"FROM unnest({', '.join(arrays)}) AS r({aliases}) "
+           f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+    if returning:
+        sql += f" RETURNING {returning}"
+    json_columns = frozenset(n for n, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON))
+    return sa.text(sql), json_columns
+
+
+def insert_new_rows(session, table, rows, conflict, returning=None):
+    """Insert `rows` (dicts with the same keys) into `table` in one statement, skipping any that
+    would break the unique `conflict` columns; the `returning` column of those written, if asked.
+
+    SQLAlchemy compiles PostgreSQL's INSERT ... ON CONFLICT afresh on every call (its Insert
+    sets inherit_cache = False), and for fifty rows of values that cost tens of milliseconds a
+    call; this statement is built once and takes each column as one array."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    statement, json_columns = _insert_new_rows_statement(table, columns, tuple(conflict), returning)
+    parameters = {}
+    for n, name in enumerate(columns):
+        values = [row[name] for row in rows]
+        parameters[f"c{n}"] = ([None if v is None else json.dumps(v) for v in values]
+                               if n in json_columns else values)
+    result = session.execute(statement, parameters)
+    return list(result.scalars()) if returning else []

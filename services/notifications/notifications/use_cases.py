@@ -19,6 +19,7 @@ from functools import partial
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from chassis.db import insert_new_rows
 from chassis.errors import Conflict, NotFound
 from chassis.tables import new_id
 from notifications import access, domain, queries
@@ -347,9 +348,8 @@ def tell(uow, event, told, at):
              "source_key": t.source_key or event.event_id, "event_id": event.event_id,
              "correlation_id": event.correlation_id, "in_inbox": preferences[t.user_id].in_app}
             for t in told]
-    written = set(session.scalars(insert(Notification).values(rows)
-                                  .on_conflict_do_nothing(index_elements=["user_id", "source_key"])
-                                  .returning(Notification.id)))
+    written = set(insert_new_rows(session, Notification.__table__, rows, ("user_id", "source_key"),
+                                  returning="id"))
     deliveries = []
     for row in rows:
         if row["id"] not in written:
@@ -370,9 +370,7 @@ def tell(uow, event, told, at):
             if row["user_id"] in departed:
                 deliveries[-1].update(status=domain.WITHDRAWN, next_attempt_at=None,
                                       last_error=domain.LEFT_THE_BANK)
-    if deliveries:
-        session.execute(insert(Delivery).values(deliveries).on_conflict_do_nothing(
-            index_elements=["user_id", "source_key", "channel"]))
+    insert_new_rows(session, Delivery.__table__, deliveries, ("user_id", "source_key", "channel"))
     return len(written)
 
 
