@@ -11,8 +11,16 @@ restart of `make run`); a key that is set is checked first (chassis.config.check
 no placeholder, short or predictable key), and a process that exits because its
 configuration is unusable (chassis.runner's EXIT_CONFIG) is not restarted: everything stops
 with its reason.
+
+Replicas: `python -m deploy.run --replicas matching=3 --replicas notifications=2` (or
+`make run REPLICAS="matching=3 notifications=2"`) runs that many processes of a service, named
+`matching`, `matching-2`, ...; they share its database and its queues as competing consumers
+(nothing in a service needs a single instance: inbox claims, `SKIP LOCKED` relays and sender,
+an advisory lock around migrations). The gateway listens on one port, so it runs once here;
+run more behind a load balancer (docker-compose.yml, deploy/k8s).
 """
 
+import argparse
 import os
 import secrets
 import signal
@@ -96,7 +104,7 @@ def child_running(parent_pid, service):
 
 
 def pump(name, stream):
-    width = max(len(n) for n, _ in SERVICES)
+    width = max(len(n) for n, _ in SERVICES) + 3  # "-NN" of a replica
     for line in iter(stream.readline, ""):
         sys.stdout.write(f"{name:<{width}} | {line}")
         sys.stdout.flush()
@@ -147,7 +155,46 @@ class Supervised:
             self.start()
 
 
-def main():
+SINGLE_INSTANCE = {"gateway"}  # listens on GATEWAY_PORT
+
+
+def replica_counts(specs):
+    """{service: processes} from "name=N" items (each service once by default); ValueError with
+    the reason for an unknown service, a count under 1, or a second gateway."""
+    names = [name for name, _ in SERVICES]
+    counts = dict.fromkeys(names, 1)
+    for spec in specs:
+        name, _, count = spec.partition("=")
+        if name not in counts:
+            raise ValueError(f"no service named {name!r} (services: {', '.join(names)})")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"{spec!r}: give a whole number of processes, 1 or more")
+        if name in SINGLE_INSTANCE and int(count) != 1:
+            raise ValueError(f"the {name} listens on one port here: run more behind a load balancer")
+        counts[name] = int(count)
+    return counts
+
+
+def supervised_processes(counts, env):
+    """One Supervised per process: `name` for the first of a service, `name-2`, ... for the rest."""
+    return [Supervised(name if n == 1 else f"{name}-{n}", spec, dict(env, SERVICE_REPLICA=str(n)))
+            for name, spec in SERVICES for n in range(1, counts[name] + 1)]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m deploy.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N",
+                        help="run N processes of SERVICE (repeatable); also REPLICAS=\"a=2 b=3\"")
+    args = parser.parse_args(argv)
+    try:
+        args.counts = replica_counts(os.environ.get("REPLICAS", "").split() + args.replicas)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         env = dict(os.environ, TOKEN_SIGNING_KEY=signing_key(), PYTHONUNBUFFERED="1")
     except ConfigError as exc:
@@ -157,7 +204,7 @@ def main():
     if mailbox is not None:
         print(f"staffbank: email goes to a local SMTP server on 127.0.0.1:{mailbox.port}, kept in "
               ".run/mail", flush=True)
-    supervised = [Supervised(name, spec, env) for name, spec in SERVICES]
+    supervised = supervised_processes(args.counts, env)
     for service in supervised:
         service.start()
 
