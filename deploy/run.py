@@ -175,10 +175,17 @@ def replica_counts(specs):
     return counts
 
 
+DEFAULT_METRICS_PORT = 9400
+
+
 def supervised_processes(counts, env):
-    """One Supervised per process: `name` for the first of a service, `name-2`, ... for the rest."""
-    return [Supervised(name if n == 1 else f"{name}-{n}", spec, dict(env, SERVICE_REPLICA=str(n)))
-            for name, spec in SERVICES for n in range(1, counts[name] + 1)]
+    """One Supervised per process: `name` for the first of a service, `name-2`, ... for the rest,
+    each serving its metrics on its own port from METRICS_PORT (9400) on, in this order."""
+    first_port = int(env.get("METRICS_PORT") or DEFAULT_METRICS_PORT)
+    processes = [(name if n == 1 else f"{name}-{n}", spec, n) for name, spec in SERVICES
+                 for n in range(1, counts[name] + 1)]
+    return [Supervised(name, spec, dict(env, SERVICE_REPLICA=str(n), METRICS_PORT=str(first_port + i)))
+            for i, (name, spec, n) in enumerate(processes)]
 
 
 def parse_args(argv):
@@ -211,6 +218,8 @@ def main(argv=None):
     port = env.get("GATEWAY_PORT", "8080")
     print(f"staffbank: {len(supervised)} processes starting; gateway on http://127.0.0.1:{port} "
           "(ctrl-C stops all)", flush=True)
+    print("staffbank: metrics on " + ", ".join(
+        f"{service.name} :{service.env['METRICS_PORT']}" for service in supervised), flush=True)
     stopping = False
 
     def stop(signum=None, frame=None):

@@ -114,6 +114,9 @@ def nameko_config(service, **overrides):
         "PORTAL_URL": env("PORTAL_URL", "http://127.0.0.1:8080/portal/"),
         "NOTIFICATION_DIGEST_LIMIT": number("NOTIFICATION_DIGEST_LIMIT", 5, minimum=0),
         "NOTIFICATION_RETRY_DELAYS": seconds_list("NOTIFICATION_RETRY_DELAYS", "30,120,600,3600"),
+        # Prometheus metrics of this process (chassis.metrics); unset: not served
+        "METRICS_PORT": number("METRICS_PORT", 0, minimum=0) or None,
+        "METRICS_ADDRESS": env("METRICS_ADDRESS", "127.0.0.1"),
     }
     config.update(overrides)
     return config

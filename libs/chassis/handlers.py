@@ -28,7 +28,9 @@
   A type and version with no contract at all is a poison message.
 """
 
+import functools
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +43,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
 import contracts
-from chassis import broker
+from chassis import broker, metrics
 from chassis.context import CORRELATION_KEY
 from chassis.db import AlreadyHandled
 from chassis.events import (
@@ -64,6 +66,12 @@ QUEUE_HEADER = "x-staffbank-queue"
 DELIVERY_LIMIT = 20
 
 _envelope_schema = EnvelopeSchema()
+
+
+@functools.cache
+def _loader(schema_cls):
+    """One instance per data schema: building one per message cost every event handled."""
+    return schema_cls()
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,7 @@ class EventHandler(Consumer):
         if schema is None:
             raise PoisonMessage(f"no contract for {envelope['type']} v{envelope['version']}")
         try:
-            data = schema().load(envelope["data"])
+            data = _loader(schema).load(envelope["data"])
         except ValidationError as exc:
             raise PoisonMessage(f"data breaks the {envelope['type']} contract: {exc.messages}") from exc
         envelope["event_id"] = str(envelope["event_id"])
@@ -160,6 +168,7 @@ class EventHandler(Consumer):
         except PoisonMessage as exc:
             reason = str(exc)
             log.error("dead-lettering poison message on %s: %s", self.consumer_name, reason)
+            self._count("poison")
             self.settle(message, lambda: self.dead_letter(body, message, reason))
             return
         context_data = self.unpack_message_headers(message)
@@ -170,21 +179,29 @@ class EventHandler(Consumer):
                 (event,),
                 {},
                 context_data=context_data,
-                handle_result=partial(self.handle_result, message),
+                handle_result=partial(self.handle_result, message, time.perf_counter()),
             )
         except ContainerBeingKilled:
             broker.settle(self.queue_consumer.requeue_message, message, "requeue")
 
-    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+    def handle_result(self, message, started, worker_ctx, result=None, exc_info=None):
+        labels = {"service": self.container.service_name, "handler": self.method_name}
+        metrics.HANDLER_SECONDS.labels(**labels).observe(time.perf_counter() - started)
         if exc_info is not None and isinstance(exc_info[1], AlreadyHandled):
             log.info("duplicate %s ignored by %s", worker_ctx.args[0].event_id, self.consumer_name)
+            self._count("duplicate")
             broker.settle(self.queue_consumer.ack_message, message, "ack")
             return None, None
         if exc_info is None:
+            self._count("ok")
             broker.settle(self.queue_consumer.ack_message, message, "ack")
         else:
+            self._count("failed")
             self.settle(message, lambda: self.retry_or_dead_letter(message, exc_info))
         return result, exc_info
+
+    def _count(self, outcome):
+        metrics.MESSAGES_HANDLED.labels(self.container.service_name, self.method_name, outcome).inc()
 
     def settle(self, message, republish):
         """Ack only once the copy (retry or dead letter) is confirmed by the broker. If it
@@ -210,6 +227,7 @@ class EventHandler(Consumer):
             self._republish(
                 message.payload, message, retry_exchange(delay).name, {ATTEMPT_HEADER: attempt + 1}
             )
+            metrics.RETRIES.labels(self.container.service_name, self.method_name).inc()
         else:
             log.error("%s gave up after %d attempts: %s", self.consumer_name, attempt, error)
             self.dead_letter(message.payload, message, error, attempt)
@@ -219,6 +237,7 @@ class EventHandler(Consumer):
             body, message, DEAD_LETTER_EXCHANGE,
             {ERROR_HEADER: error[:2000], ATTEMPT_HEADER: attempt, QUEUE_HEADER: self.consumer_name},
         )
+        metrics.DEAD_LETTERS.labels(self.container.service_name, self.method_name).inc()
 
     def _republish(self, body, message, exchange, extra_headers):
         headers = dict(message.headers or {})

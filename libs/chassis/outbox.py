@@ -17,6 +17,7 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.extensions import SharedExtension
 
+from chassis import metrics
 from chassis.config import idempotency_retention_hours
 from chassis.engines import engine_for
 from chassis.events import declare, producer_topology
@@ -84,6 +85,20 @@ def prune(engine, request_result_retention_hours):
         )
 
 
+_BACKLOG = sa.text(
+    f"SELECT count(*), extract(epoch FROM now() - min({outbox.c.created_at.name})) FROM {outbox.name} "
+    f"WHERE {outbox.c.published_at.name} IS NULL")
+BACKLOG_MEASURE_INTERVAL = 1.0  # seconds between backlog measures (metrics)
+
+
+def backlog(engine):
+    """(unpublished events, age in seconds of the oldest of them or 0): for metrics and operators
+    (the partial index on unpublished rows keeps it cheap)."""
+    with engine.connect() as connection:
+        count, oldest = connection.execute(_BACKLOG).one()
+    return count, float(oldest or 0)
+
+
 class OutboxRelay(BackgroundLoop, SharedExtension):
     """Runs in every service container: publishes its outbox continuously."""
 
@@ -98,6 +113,7 @@ class OutboxRelay(BackgroundLoop, SharedExtension):
         self.publisher = event_publisher(self.amqp_uri)
         self.enabled = config.get("OUTBOX_RELAY_ENABLED", True)
         self._last_housekeeping = 0.0
+        self._last_measured = 0.0
 
     def start(self):
         with Connection(self.amqp_uri) as connection:
@@ -112,8 +128,16 @@ class OutboxRelay(BackgroundLoop, SharedExtension):
     def kill(self):
         self.kill_loop()
 
+    def _measure_backlog(self):
+        count, oldest_seconds = backlog(self.engine)
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        metrics.OUTBOX_OLDEST_SECONDS.labels(self.service).set(oldest_seconds)
+        self._last_measured = time.monotonic()
+
     def run_once(self):
         sent = publish_pending(self.engine, self.publisher)
+        if time.monotonic() - self._last_measured >= BACKLOG_MEASURE_INTERVAL:
+            self._measure_backlog()
         if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_INTERVAL:
             prune(self.engine, idempotency_retention_hours(self.container.config))
             self._last_housekeeping = time.monotonic()

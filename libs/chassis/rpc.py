@@ -26,7 +26,7 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import ReplyListener, Responder, Rpc, RpcProxy, get_rpc_exchange
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, StatementError
 
-from chassis import broker
+from chassis import broker, metrics
 from chassis.context import RPC_REDELIVERED_KEY, RPC_REQUEST_KEY
 from chassis.errors import DomainError, Invalid, Unavailable
 
@@ -114,6 +114,15 @@ def caller_error(exc):
 
 def domain_rpc(fn):
     @functools.wraps(fn)
+    def timed(self, *args, **kwargs):
+        started, outcome = time.perf_counter(), "error"
+        try:
+            result = call(self, *args, **kwargs)
+            outcome = "ok"
+            return result
+        finally:
+            metrics.RPC_SECONDS.labels(self.name, fn.__name__, outcome).observe(time.perf_counter() - started)
+
     def call(self, *args, **kwargs):
         key = self.db.request_key
         fingerprint = self.db.request_fingerprint(args, kwargs) if key is not None else None
@@ -140,4 +149,4 @@ def domain_rpc(fn):
 
     # nameko's decorator drops keyword arguments when applied directly to a function,
     # so build the configured decorator first.
-    return DomainRpc.decorator(expected_exceptions=(DomainError,))(call)
+    return DomainRpc.decorator(expected_exceptions=(DomainError,))(timed)

@@ -27,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
+from chassis import metrics  # noqa: E402
 from chassis.config import ConfigError, check_config, nameko_config  # noqa: E402
 from chassis.context import configure_logging  # noqa: E402
 from chassis.migrate import migrate  # noqa: E402
@@ -102,6 +103,7 @@ def main(argv):
         print(f"{service_cls.name} cannot start: {exc}", file=sys.stderr, flush=True)
         return EXIT_CONFIG
     prepare(service_cls, config)
+    metrics.serve(config, service_cls.name)
     run(service_cls, config)
     return 0
 
