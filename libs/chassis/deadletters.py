@@ -87,6 +87,23 @@ def show(uri, queue, limit):
     return shown
 
 
+def discard(uri, queue, event_ids=None):
+    """Ack (delete) `queue`'s dead letters, all or those with `event_ids`; returns their event ids.
+    The others go back to the dead-letter queue when the channel closes, as after `show`."""
+    wanted = set(event_ids or [])
+    discarded = []
+    with Connection(uri) as conn:
+        channel = conn.channel()
+        for message in _drain(channel, queue + DEAD_LETTER_SUFFIX):
+            info = describe(message)
+            if wanted and info["event_id"] not in wanted:
+                continue
+            message.ack()
+            discarded.append(info["event_id"])
+        channel.close()
+    return discarded
+
+
 def replay(uri, queue, event_ids=None):
     """Move dead letters back to `queue`; returns the event ids replayed."""
     wanted = set(event_ids or [])
