@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# runtime (requirements.txt, all the image carries) and development tools (requirements-dev.txt)
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip<26" "setuptools<82"
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -28,7 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 
 dead-letters: install
-	$(BIN)/python -m chassis.deadletters list
+	$(BIN)/python -m deploy.cli dead-letters list
 
 asyncapi: install
 	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.json

@@ -48,6 +48,7 @@ class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoute
     matching = ServiceRpc("matching")
     notifications = ServiceRpc("notifications")
     reporting = ServiceRpc("reporting")
+    itself = ServiceRpc("gateway")  # `/readyz?deep=0`: a round trip through the broker and back
     idempotency = IdempotencyStore()
     context_data = ContextData()
 
@@ -62,17 +63,29 @@ class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoute
 
     @Route.decorator("GET", "/readyz")
     def readyz(self, request):
+        """Whether the platform can serve: the gateway's database and every service answering its
+        health RPC (monitoring, `make run`, the demo and the soak wait for this one).
+
+        `?deep=0` asks about this gateway process alone: its own database, and a health RPC to the
+        gateway through the broker on this process's own connections (its publisher and its reply
+        queue). Kubernetes' and compose's probes ask this (deploy/k8s, docker-compose.yml): a
+        gateway whose readiness followed every service would leave the load balancer with all its
+        replicas as soon as one service was down, and then answer nothing instead of 503 on that
+        service's routes alone."""
+        deep = request.args.get("deep", "1").strip().lower() not in ("0", "false", "no")
+        probes = {"gateway": lambda: self.db.session.execute(sa.text("SELECT 1"))}
+        if deep:
+            probes.update({service: getattr(self, service).health for service in SERVICES})
+        else:
+            probes["broker"] = self.itself.health
         checks = {}
-        for service in ("gateway",) + SERVICES:
+        for name, probe in probes.items():
             try:
                 with eventlet.Timeout(READINESS_TIMEOUT_SECONDS):
-                    if service == "gateway":
-                        self.db.session.execute(sa.text("SELECT 1"))
-                    else:
-                        getattr(self, service).health()
-                checks[service] = "ok"
+                    probe()
+                checks[name] = "ok"
             except (Exception, eventlet.Timeout) as exc:
-                checks[service] = f"unavailable: {type(exc).__name__}"
+                checks[name] = f"unavailable: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
         return Response(
             json.dumps({"status": "ready" if ready else "not ready", "checks": checks}),
