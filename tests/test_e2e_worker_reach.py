@@ -1,7 +1,13 @@
 """API.md "Roles and scope": a worker's documents, compliance and full profile (email, home
 location) are reached through grants on its bank or the platform, never through a grant on one
-organisation or site; a coordinator at a site still books any worker of the bank."""
+organisation or site; staff at a site see the public part of the workers who applied to or are
+booked on their shifts; a coordinator at a site still books any worker of the bank. Behind the
+gateway, compliance checks the caller again itself (DESIGN.md rule 8)."""
 
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from chassis.errors import Forbidden
 from tests.test_e2e_pay import staff
 from tests.test_e2e_security import _problem
 from tests.test_e2e_shifts import next_weekday, shift_body
@@ -76,3 +82,106 @@ def test_a_coordinator_at_a_site_still_books_any_worker_of_the_bank(api, hospita
     booked = api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": worker["id"]}, token=ctx["coordinator"])
     assert booked.status_code == 200, booked.text
     assert booked.json()["status"] == "booked" and booked.json()["worker_id"] == worker["id"]
+
+
+PUBLIC = {"id", "name", "staff_type", "grade", "extra_grades", "bank_number", "status"}
+
+
+def test_staff_of_a_site_see_the_public_part_of_the_workers_of_its_shifts(api, admin, hospital, make_bank,
+                                                                         active_worker):
+    ctx = hospital
+    bank_id = ctx["bank"]["id"]
+    east_trust = api.created("/v1/organisations", {"bank_id": bank_id, "name": "East Trust", "kind": "trust"},
+                             token=admin)
+    east_site = api.created("/v1/sites", {"organisation_id": east_trust["id"], "name": "East General",
+                                          "latitude": 53.5, "longitude": -2.3}, token=admin)
+    east = staff(api, admin, "east-coordinator@example.org", "rota_coordinator", "site", east_site["id"])
+    trust_leader = staff(api, admin, "trust-leader@example.org", "leadership", "organisation",
+                         ctx["organisation"]["id"])
+    approver = staff(api, admin, "site-approver@example.org", "timesheet_approver", "site", ctx["site"]["id"])
+    south = make_bank("South")
+
+    ann, ann_token = active_worker(ctx, "ann@example.org")
+    bob, _ = active_worker(ctx, "bob@example.org")
+    cy, _ = active_worker(ctx, "cy@example.org")
+    here = api.created("/v1/shifts", shift_body(ctx, next_weekday(8), publish={"to": "bank"}),
+                       token=ctx["coordinator"])
+    applied = api.post(f"/v1/shifts/{here['id']}/applications", token=ann_token)
+    assert applied.status_code == 201, applied.text
+    there = api.created("/v1/shifts", {**shift_body(ctx, next_weekday(8, days_ahead=9),
+                                                    publish={"to": "bank"}), "site_id": east_site["id"]},
+                        token=east)
+    booked = api.post(f"/v1/shifts/{there['id']}/book", {"worker_id": bob["id"]}, token=east)
+    assert booked.status_code == 200, booked.text
+
+    def seen(token, worker):
+        return api.get(f"/v1/workers/{worker['id']}", token=token)
+
+    # The hospital site's staff, and its trust's, see ann's public part: exactly that.
+    whole_ann = seen(ctx["bank_admin"], ann).json()
+    for name, token in {"site coordinator": ctx["coordinator"], "trust leadership": trust_leader,
+                        "site approver": approver}.items():
+        response = seen(token, ann)
+        assert response.status_code == 200, (name, response.text)
+        assert response.json() == {key: whole_ann[key] for key in PUBLIC}, name
+    assert whole_ann["name"] == "Ada Lovelace" and whole_ann["bank_number"]
+    # The east site's coordinator sees bob, booked there, and not ann; the others not bob.
+    assert seen(east, bob).status_code == 200 and set(seen(east, bob).json()) == PUBLIC
+    _problem(seen(east, ann), 404, "not-found")
+    for token in (ctx["coordinator"], trust_leader, approver):
+        _problem(seen(token, bob), 404, "not-found")
+    # A worker of the bank who came to none of their shifts, and anyone to another bank's staff: 404.
+    for token in (ctx["coordinator"], trust_leader, east, south["coordinator"]):
+        _problem(seen(token, cy), 404, "not-found")
+    _problem(seen(south["coordinator"], ann), 404, "not-found")
+    # The whole profile stays with the bank's staff and the worker itself.
+    assert {"email", "latitude", "longitude", "registration_number"} <= set(whole_ann)
+    assert seen(ann_token, ann).json() == whole_ann
+    # Documents and compliance stay out of the site's reach, applied or not (a coordinator's role
+    # reads none: 403; the site's own admin is refused on scope in the test above).
+    for path in (f"/v1/workers/{ann['id']}/documents", f"/v1/workers/{ann['id']}/compliance"):
+        _problem(api.get(path, token=ctx["coordinator"]), 403, "forbidden")
+    # What the site's lists show of a worker is its id (and a name for it here): nothing more.
+    applications = api.get(f"/v1/shifts/{here['id']}/applications", token=ctx["coordinator"]).json()["items"]
+    assert applications == [{"id": applied.json()["id"], "shift_id": here["id"], "worker_id": ann["id"],
+                             "created_at": applications[0]["created_at"]}]
+    shifts = api.get(f"/v1/shifts?site_id={east_site['id']}", token=east).json()["items"]
+    assert [s["worker_id"] for s in shifts] == [bob["id"]] and not {"worker_name", "email"} & set(shifts[0])
+
+
+def test_compliance_checks_the_caller_behind_the_gateway(platform, api, hospital, make_bank, worker_payload):
+    """A call on the broker that skips the gateway, with no caller or another bank's admin, is refused
+    by compliance itself and changes nothing; through the gateway the same calls work."""
+    ctx = hospital
+    worker = api.created("/v1/workers", worker_payload(ctx["bank"]["id"]))
+    token = api.token("ada@example.org", "worker-password-1")
+    document = api.created(f"/v1/workers/{worker['id']}/documents", {"kind": "dbs", "reference": "DBS-1"},
+                           token=token)
+    south = make_bank("South")
+    south_admin = api.get("/v1/me", token=south["bank_admin"]).json()
+    south_actor = {"user_id": south_admin["id"], "capacities": ["admin"], "worker_id": None, "agency_ids": []}
+    south_grants = {"bank": [south["bank"]["id"]], "organisation": [], "site": []}
+
+    with ServiceRpcProxy("compliance", platform.configs["compliance"]) as compliance:
+        for actor, scope_ids in ((None, south_grants), (south_actor, south_grants)):
+            with pytest.raises(Forbidden):
+                compliance.verify_document(document["id"], {"outcome": "verified"}, actor, scope_ids)
+            with pytest.raises(Forbidden):
+                compliance.submit_document(worker["id"], {"kind": "identity", "reference": "P-1"}, actor,
+                                           scope_ids)
+            with pytest.raises(Forbidden):
+                compliance.list_documents(worker["id"], {}, actor, scope_ids)
+            with pytest.raises(Forbidden):
+                compliance.get_compliance(worker["id"], actor, scope_ids)
+
+    listed = api.get(f"/v1/workers/{worker['id']}/documents", token=ctx["bank_admin"])
+    assert [(d["id"], d["status"]) for d in listed.json()["items"]] == [(document["id"], "submitted")]
+    verified = api.post(f"/v1/documents/{document['id']}/verify", {"outcome": "verified"},
+                        token=ctx["bank_admin"])
+    assert verified.status_code == 200 and verified.json()["status"] == "verified", verified.text
+    requirements = api.get(f"/v1/compliance-requirements?bank_id={ctx['bank']['id']}",
+                           token=ctx["bank_admin"])
+    assert requirements.status_code == 200, requirements.text
+    eligibility = api.get(f"/v1/workers/{worker['id']}/eligibility?staff_type=doctor&on=2030-01-01",
+                          token=ctx["bank_admin"])
+    assert eligibility.status_code == 200 and eligibility.json()["eligible"] is False, eligibility.text

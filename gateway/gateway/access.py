@@ -17,8 +17,15 @@ from gateway.problems import Problem, forbidden, not_found, validation_error
 
 @dataclass(frozen=True)
 class PathRef:
+    """The resource in the path. `in_part`: roles whose grants on an organisation or site of the
+    resource's bank let the request through although they do not cover the resource (the caller
+    then holds none of the route's capacities over it): the handler decides what, if anything,
+    such a caller sees, and answers 404 when nothing (gateway/routes/identity.py: site staff and
+    the public part of a worker who applied to or is booked on their shifts)."""
+
     name: str
     kind: str
+    in_part: tuple = ()
 
     def targets(self, call):
         value = call.path[self.name]
@@ -31,6 +38,13 @@ class PathRef:
 
     def outside(self):
         return not_found()  # do not confirm that another tenant's resource exists
+
+    def reached_in_part(self, principal, scope):
+        """True if one of `in_part` is granted on an organisation or site of `scope`'s bank."""
+        if not self.in_part or scope.bank_id is None:
+            return False
+        places = principal.places_in_bank(self.in_part, scope.bank_id)
+        return bool(places["organisation"] or places["site"])
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,22 @@ class BodyRef:
 class QueryRef(BodyRef):
     def targets(self, call):
         return _ids(self.kind, call.query.get(self.name), self.name)
+
+
+@dataclass(frozen=True)
+class BankPart(QueryRef):
+    """The bank in the query, for what shows each caller its own part of a bank (reports, rate
+    violations) or what is the same for the whole bank (its rate cards): one of `roles` granted
+    anywhere in the bank reaches it (the service then keeps to the caller's places where it has
+    to); otherwise the bank is checked as any id in a query is (unknown 422, another tenant's 403)."""
+
+    roles: tuple = ()
+
+    def targets(self, call):
+        found = super().targets(call)
+        if found and call.principal is not None and call.principal.reaches_bank(self.roles, found[0][1]):
+            return []
+        return found
 
 
 @dataclass(frozen=True)
@@ -104,6 +134,10 @@ def _ids(kind, value, field):
     return [(kind, value, field)] if isinstance(value, str) and value and _storable(value) else []
 
 
+def _reached_in_part(ref, principal, scope):
+    return isinstance(ref, PathRef) and ref.reached_in_part(principal, scope)
+
+
 def authorise(principal, roles, ref, call, resolve_scope):
     """Raise the right Problem unless `principal` holds one of `roles` where the request acts."""
     if principal is None:
@@ -123,7 +157,7 @@ def authorise(principal, roles, ref, call, resolve_scope):
         if found is None:
             raise ref.missing(field)
         scope = Scope.from_dict(found)
-        if not principal.may(roles, scope):
+        if not principal.may(roles, scope) and not _reached_in_part(ref, principal, scope):
             raise ref.outside()
         scopes.append(scope)
     return scopes

@@ -5,6 +5,7 @@ pipeline's own answers (401/403 with roles, 400/413/422 with a body, 422 with a 
 a path id, 409 for actions and idempotent creates, 503 everywhere) plus the route's `responses=`
 (what only its service answers, such as 429 on a throttled login)."""
 
+import inspect
 import re
 
 from apispec import APISpec
@@ -84,8 +85,9 @@ def statuses(route):
     if route.body is not None:
         answered[400] = "Malformed JSON"
         answered[413] = f"Payload too large (over {MAX_BODY_BYTES} bytes)"
-    if route.body is not None or route.query is not None or route.idempotent:
-        answered[422] = "Validation error"
+        answered[408] = "Request timeout: the body did not arrive in time"
+    if route.body is not None or route.query is not None or route.idempotent or route.path_params:
+        answered[422] = "Validation error"  # (a path id holding U+0000 or a lone surrogate, too)
     if route.roles is not None:
         answered[401] = "Not authenticated"
         answered[403] = "Not allowed"
@@ -135,6 +137,16 @@ def _retry_after():
     return {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "string"}}}
 
 
+def _response_schema(response):
+    """A route's `response`: one schema, or a tuple of the variants it answers with, depending on
+    who asks (`anyOf`: a worker's whole profile or its public part, the one a subset of the other)."""
+    if response is None:
+        return {"type": "string"}
+    if isinstance(response, tuple):
+        return {"anyOf": list(response)}
+    return response
+
+
 def _operation(route, problem):
     operation = {
         "operationId": route.name,
@@ -145,9 +157,11 @@ def _operation(route, problem):
                        for name in route.path_params],
         "security": [{"bearer": []}] if route.roles is not None else [],
     }
+    if "\n" in route.summary:  # the whole docstring, where it says more than its first line
+        operation["description"] = inspect.cleandoc(route.summary)
     if route.response is not None or route.media_type != "application/json":
         operation["responses"][str(route.status)]["content"] = {
-            route.media_type: {"schema": route.response or {"type": "string"}},
+            route.media_type: {"schema": _response_schema(route.response)},
             **{other: {"schema": {"type": "string"}} for other in route.also_as},
         }
     if links(route):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chassis.auth import Grant, Principal
+from chassis.auth import STAFF_ROLES, Actor, Grant, Principal, Scope
 from gateway.access import BodyRef, GrantRefs, PathRef, authorise
 from gateway.http import Call
 from gateway.problems import Problem
@@ -78,6 +78,34 @@ def test_only_grants_on_the_bank_reach_its_workers():
             with pytest.raises(Problem) as refused:
                 authorise(principal(grant), roles, ref, call(path=path), resolve)
             assert refused.value.status == 404, grant
+
+
+def test_staff_of_a_site_or_organisation_of_the_bank_are_let_through_in_part_only_where_a_route_says():
+    """GET /v1/workers/{id} (`in_part`): they are let through holding no capacity over the worker,
+    and the route then shows the public part of a worker of their shifts, or 404 (routes/identity.py)."""
+    in_part = PathRef("id", "worker", in_part=STAFF_ROLES)
+    roles = STAFF_ROLES + ("worker",)
+    for grant in (("rota_coordinator", "site", "s1"), ("leadership", "organisation", "o1"),
+                  ("bank_admin", "site", "s1"), ("timesheet_approver", "site", "s1")):
+        narrow = principal(grant)
+        assert authorise(narrow, roles, in_part, call(path={"id": "w1"}), resolve) == [
+            Scope(bank_id="b1", worker_id="w1")]
+        assert Actor.of(narrow, {"profile": STAFF_ROLES}, Scope(bank_id="b1", worker_id="w1")).capacities \
+            == frozenset()
+        assert narrow.places_in_bank(STAFF_ROLES, "b1") == {
+            "organisation": ["o1"] if grant[1] == "organisation" else [],
+            "site": ["s1"] if grant[1] == "site" else []}
+        assert status_of(lambda narrow=narrow: authorise(  # without in_part: unseen
+            narrow, roles, PathRef("id", "worker"), call(path={"id": "w1"}), resolve)) == 404
+    # another bank's staff, and another worker of the bank, are refused as before
+    for outsider in (principal(("rota_coordinator", "organisation", "o2")),
+                     principal(("worker", "bank", "b1"), worker_id="w2")):
+        assert status_of(lambda outsider=outsider: authorise(
+            outsider, roles, in_part, call(path={"id": "w1"}), resolve)) == 404
+    # only the roles `in_part` names: an agency granted on an organisation of the bank is not staff
+    agency = principal(("agency", "organisation", "o1"))
+    assert status_of(lambda: authorise(agency, roles + ("agency",), in_part, call(path={"id": "w1"}),
+                                       resolve)) == 404
 
 
 def test_ids_of_the_wrong_type_are_left_for_validation():

@@ -103,3 +103,16 @@ def test_creates_link_to_what_takes_their_ids():
                                          "requestBody": {"shift_id": "$response.body#/id"}}
     bank_links = operation(OPERATIONS["POST", "/v1/banks"])["responses"]["201"]["links"]
     assert bank_links["list_rate_cards"]["parameters"] == {"query.bank_id": "$response.body#/id"}
+
+
+def test_a_worker_is_answered_whole_or_as_its_public_part():
+    """API.md "Roles and scope": staff of a site see the public part of the workers of their shifts."""
+    answered = operation(OPERATIONS["GET", "/v1/workers/{id}"])
+    assert answered["responses"]["200"]["content"]["application/json"]["schema"] == {"anyOf": [
+        {"$ref": "#/components/schemas/Worker"}, {"$ref": "#/components/schemas/WorkerPublic"}]}
+    assert "WorkerPublic" in answered["description"]
+    public = SPEC["components"]["schemas"]["WorkerPublic"]
+    assert set(public["properties"]) == {"id", "name", "staff_type", "grade", "extra_grades", "bank_number",
+                                         "status"}
+    assert public["additionalProperties"] is False
+    assert set(public["properties"]) < set(SPEC["components"]["schemas"]["Worker"]["properties"])

@@ -114,6 +114,18 @@ class Principal:
             grant.role in roles and (grant.scope_type == "platform" or grant.bank_id == bank_id)
             for grant in self.grants)
 
+    def places_in_bank(self, roles, bank_id):
+        """The organisations and sites of `bank_id` where one of `roles` is granted, as
+        {"organisation": sorted ids, "site": sorted ids}: the narrow grants, which reach the bank's
+        shifts there but none of its workers whole (`Scope.covered_by`). What staff at those places
+        see of a worker who applied to or is booked on one of their shifts is its public part
+        (API.md "Roles and scope"; gateway/routes/identity.py)."""
+        places = {"organisation": set(), "site": set()}
+        for grant in self.grants:
+            if grant.role in roles and grant.scope_type in places and grant.bank_id == bank_id:
+                places[grant.scope_type].add(grant.scope_id)
+        return {kind: sorted(ids) for kind, ids in places.items()}
+
     def scope_ids(self, roles):
         """For list filters: None if unrestricted, else {'bank': ids, 'organisation': ids, 'site': ids}."""
         if self.is_platform_admin:

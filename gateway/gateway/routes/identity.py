@@ -8,7 +8,12 @@ import ipaddress
 from chassis.auth import STAFF_ROLES
 from gateway.access import BodyRef, GrantRefs, PathRef, QueryRef
 from gateway.http import ANY_ROLE, route
+from gateway.problems import not_found
 from identity import schemas as identity_schemas
+
+# In which capacities a caller reads a worker's whole profile (chassis.auth.Actor): staff granted on
+# its bank (or the platform), or the worker itself.
+PROFILE = {"profile": STAFF_ROLES, "worker": ("worker",)}
 
 
 class IdentityRoutes:
@@ -89,11 +94,27 @@ class IdentityRoutes:
         """Workers of the banks the caller is granted on whole (none to staff of one organisation or site)."""
         return self.identity.list_workers(call.query, call.scope_ids(STAFF_ROLES))
 
-    @route("GET", "/v1/workers/{id}", roles=STAFF_ROLES + ("worker",), response=identity_schemas.Worker,
-           scope=PathRef("id", "worker"), tags=["identity"])
+    @route("GET", "/v1/workers/{id}", roles=STAFF_ROLES + ("worker",),
+           response=(identity_schemas.Worker, identity_schemas.WorkerPublic),
+           scope=PathRef("id", "worker", in_part=STAFF_ROLES), capacities=PROFILE, tags=["identity"])
     def get_worker(self, call):
-        """A worker's profile: the worker itself, or staff granted on its bank."""
-        return self.identity.get_worker(call.path["id"])
+        """A worker's profile: whole, or its public part to staff of one of its shifts' sites.
+
+        Whole (Worker) to the worker itself and to staff granted on its bank or the platform; its
+        public part (WorkerPublic: id, name, staff type, grades, bank number, status) to staff granted
+        on a site or organisation of the bank where the worker applied to or was booked on a shift
+        (API.md "Roles and scope"). Such staff see a worker once it has come to them: its id is then on
+        their shift, its applications or its timesheet, whatever the shift became since (a cancelled
+        booking still was one). Any other worker is 404 to them, as to staff of another bank."""
+        worker_id = call.path["id"]
+        if call.actor.acts_as("profile") or call.actor.acts_as("worker"):
+            return self.identity.get_worker(worker_id)
+        # Let through on a grant on an organisation or site of the worker's bank (PathRef.in_part):
+        # shifts, which owns applications and bookings, says whether the worker came to one of them.
+        places = call.principal.places_in_bank(STAFF_ROLES, call.scopes[0].bank_id)
+        if not self.shifts.worker_has_shift_at(worker_id, places["organisation"], places["site"]):
+            raise not_found()
+        return self.identity.get_public_worker(worker_id)
 
     @route("PATCH", "/v1/workers/{id}", roles=("bank_admin",), body=identity_schemas.WorkerPatch,
            response=identity_schemas.Worker, scope=PathRef("id", "worker"), tags=["identity"])

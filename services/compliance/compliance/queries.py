@@ -21,8 +21,9 @@ def profile(session, worker_id, lock=False):
                             "worker", lock)
 
 
-def is_known(session, worker_id):
-    return session.get(WorkerProfile, worker_id) is not None
+def known_bank(session, worker_id):
+    """The bank of a worker compliance has heard of, else None."""
+    return session.scalar(sa.select(WorkerProfile.bank_id).where(WorkerProfile.worker_id == worker_id))
 
 
 def required_kinds(session, bank_id, staff_type):

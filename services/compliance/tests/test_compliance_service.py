@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 from nameko.amqp.publish import Publisher
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 
 from chassis.clock import london_date, now
-from chassis.errors import Conflict, Invalid, NotFound
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound
 from chassis.events import events_exchange
 from chassis.testing import poll
 from compliance.domain import KINDS
@@ -74,9 +75,27 @@ def day(today, days):
     return (today + timedelta(days=days)).isoformat()
 
 
+NO_GRANTS = {"bank": [], "organisation": [], "site": []}
+
+
+def admin_of(bank_id):
+    """(actor, scope_ids) of a bank_admin granted on the whole bank, as the gateway hands them over."""
+    return ({"user_id": f"admin-of-{bank_id}", "capacities": ["admin"], "worker_id": None, "agency_ids": []},
+            {**NO_GRANTS, "bank": [bank_id]})
+
+
+ADMIN_B1 = admin_of("b1")
+
+
+def as_worker(worker):
+    """(actor, scope_ids) of the worker itself."""
+    return ({"user_id": worker["user_id"], "capacities": ["worker"], "worker_id": worker["id"],
+             "agency_ids": []}, NO_GRANTS)
+
+
 def submit(compliance, worker, kind, expires_on=None, reference="ref-1", **extra):
     return compliance.submit_document(worker["id"], {"kind": kind, "reference": reference,
-                                                     "expires_on": expires_on, **extra}, "actor-1")
+                                                     "expires_on": expires_on, **extra}, *as_worker(worker))
 
 
 def test_verifying_every_required_check_clears_the_worker_once(compliance, worker, today, event_tap):
@@ -85,17 +104,17 @@ def test_verifying_every_required_check_clears_the_worker_once(compliance, worke
     documents = [submit(compliance, nurse, kind, expires_on=day(today, 20 if kind == "dbs" else 400),
                         reference="12A 3456" if kind == "professional_registration" else "ref-1")
                  for kind in KINDS]
-    view = compliance.get_compliance(nurse["id"])
+    view = compliance.get_compliance(nurse["id"], *ADMIN_B1)
     assert view == {"worker_id": nurse["id"], "status": "pending", "missing": list(KINDS),
                     "expiring": [], "required": list(KINDS)}
 
     for document in documents:
-        verified = compliance.verify_document(document["id"], {"outcome": "verified"}, "admin-1")
-        assert verified["status"] == "verified" and verified["verified_by"] == "admin-1"
+        verified = compliance.verify_document(document["id"], {"outcome": "verified"}, *ADMIN_B1)
+        assert verified["status"] == "verified" and verified["verified_by"] == "admin-of-b1"
     with pytest.raises(Conflict):
-        compliance.verify_document(documents[0]["id"], {"outcome": "rejected"}, "admin-1")
+        compliance.verify_document(documents[0]["id"], {"outcome": "rejected"}, *ADMIN_B1)
 
-    assert compliance.get_compliance(nurse["id"]) == {
+    assert compliance.get_compliance(nurse["id"], *ADMIN_B1) == {
         "worker_id": nurse["id"], "status": "cleared", "missing": [],
         "expiring": [{"kind": "dbs", "expires_on": day(today, 20)}], "required": list(KINDS)}
     events = tap.messages(timeout=2, count=15)
@@ -109,9 +128,10 @@ def test_verifying_every_required_check_clears_the_worker_once(compliance, worke
 
 def test_eligibility_names_every_reason(compliance, worker, today):
     nurse = worker()
-    compliance.set_requirement({"bank_id": "b1", "staff_type": "nurse", "kinds": ["identity", "dbs"]})
+    compliance.set_requirement({"bank_id": "b1", "staff_type": "nurse", "kinds": ["identity", "dbs"]},
+                               *ADMIN_B1)
     dbs = submit(compliance, nurse, "dbs", expires_on=day(today, 5))
-    compliance.verify_document(dbs["id"], {"outcome": "verified"}, "admin-1")
+    compliance.verify_document(dbs["id"], {"outcome": "verified"}, *ADMIN_B1)
     identity = submit(compliance, nurse, "identity")
 
     in_ten_days = compliance.check_eligibility(nurse["id"], "nurse", day(today, 10))
@@ -121,7 +141,7 @@ def test_eligibility_names_every_reason(compliance, worker, today):
     as_doctor = compliance.check_eligibility(nurse["id"], "doctor", day(today, 0))
     assert as_doctor["reasons"][0] == "staff type is nurse, not doctor"  # and the doctors' seven checks
 
-    compliance.verify_document(identity["id"], {"outcome": "verified"}, "admin-1")
+    compliance.verify_document(identity["id"], {"outcome": "verified"}, *ADMIN_B1)
     assert compliance.check_eligibility(nurse["id"], "nurse", day(today, 0))["eligible"] is True
     with pytest.raises(Invalid):
         compliance.check_eligibility(nurse["id"], "nurse", "not-a-date")
@@ -133,18 +153,19 @@ def test_a_registration_number_belongs_to_one_worker_per_bank(compliance, worker
     assert claimed["registration_body"] == "NMC"  # from the worker's profile
     # Submitting squats nothing: the number is claimed when a registration is verified.
     squatter = submit(compliance, second, "professional_registration", reference="12a-3456")
-    compliance.verify_document(claimed["id"], {"outcome": "verified"}, "admin-1")
+    compliance.verify_document(claimed["id"], {"outcome": "verified"}, *ADMIN_B1)
     with pytest.raises(Conflict):  # compared as letters and digits, ignoring case
-        compliance.verify_document(squatter["id"], {"outcome": "verified"}, "admin-1")
-    assert compliance.list_documents(second["id"])["items"][0]["status"] == "submitted"  # unchanged
+        compliance.verify_document(squatter["id"], {"outcome": "verified"}, *ADMIN_B1)
+    unchanged = compliance.list_documents(second["id"], {}, *ADMIN_B1)["items"][0]
+    assert unchanged["status"] == "submitted"
     with pytest.raises(Conflict):  # once it is held, submitting it again is refused at once
         submit(compliance, elsewhere, "professional_registration", reference="12A3456")
-    compliance.verify_document(squatter["id"], {"outcome": "rejected", "note": "not his"}, "admin-1")
+    compliance.verify_document(squatter["id"], {"outcome": "rejected", "note": "not his"}, *ADMIN_B1)
     other_bank = submit(compliance, worker("b2"), "professional_registration", reference="12A3456")
-    compliance.verify_document(other_bank["id"], {"outcome": "verified"}, "admin-1")  # its own register
+    compliance.verify_document(other_bank["id"], {"outcome": "verified"}, *admin_of("b2"))  # its own register
     other_body = submit(compliance, second, "professional_registration", reference="12A3456",
                         registration_body="GMC")
-    compliance.verify_document(other_body["id"], {"outcome": "verified"}, "admin-1")  # another body
+    compliance.verify_document(other_body["id"], {"outcome": "verified"}, *ADMIN_B1)  # another body
     with pytest.raises(Invalid) as no_number:
         submit(compliance, second, "professional_registration", reference="--")
     assert set(no_number.value.errors) == {"reference"}
@@ -153,12 +174,12 @@ def test_a_registration_number_belongs_to_one_worker_per_bank(compliance, worker
 def test_the_expiry_sweep_warns_once_and_lapses_once(compliance, worker, today, event_tap):
     tap = event_tap("compliance.events", "compliance.*")
     nurse, renewed = worker(), worker()
-    compliance.set_requirement({"bank_id": "b1", "staff_type": "nurse", "kinds": ["dbs"]})
+    compliance.set_requirement({"bank_id": "b1", "staff_type": "nurse", "kinds": ["dbs"]}, *ADMIN_B1)
     dbs = submit(compliance, nurse, "dbs", expires_on=day(today, 10))
-    compliance.verify_document(dbs["id"], {"outcome": "verified"}, "admin-1")
+    compliance.verify_document(dbs["id"], {"outcome": "verified"}, *ADMIN_B1)
     old, new = (submit(compliance, renewed, "dbs", expires_on=day(today, days)) for days in (10, 400))
     for document in (old, new):  # a renewal that outlives the old one: no warning for that
-        compliance.verify_document(document["id"], {"outcome": "verified"}, "admin-1")
+        compliance.verify_document(document["id"], {"outcome": "verified"}, *ADMIN_B1)
 
     assert compliance.run_expiry_sweep() == {dbs["id"]: 14}
     assert compliance.run_expiry_sweep() == {}
@@ -167,8 +188,8 @@ def test_the_expiry_sweep_warns_once_and_lapses_once(compliance, worker, today, 
     assert compliance.run_expiry_sweep(day(today, 11), True) == {dbs["id"]: 0, old["id"]: 0}
     assert compliance.run_expiry_sweep(day(today, 11), True) == {}
 
-    assert compliance.get_compliance(nurse["id"], day(today, 11))["status"] == "expired"
-    assert compliance.get_compliance(renewed["id"], day(today, 11))["status"] == "cleared"
+    assert compliance.get_compliance(nurse["id"], *ADMIN_B1, today=day(today, 11))["status"] == "expired"
+    assert compliance.get_compliance(renewed["id"], *ADMIN_B1, today=day(today, 11))["status"] == "cleared"
     published = tap.messages(timeout=5, count=13)  # 3 submitted, 3 verified and these 7:
     assert tap.messages(timeout=0.3) == []
     # The renewal moved the renewed worker's cleared horizon: published as cleared again.
@@ -195,8 +216,8 @@ def test_a_worker_is_learned_from_identitys_event_or_else_from_identity(
 ):
     known = worker()
     with pytest.raises(NotFound):
-        compliance.get_compliance("nobody")
-    assert compliance.get_compliance(known["id"])["status"] == "pending"  # asked identity
+        compliance.get_compliance("nobody", *ADMIN_B1)
+    assert compliance.get_compliance(known["id"], *ADMIN_B1)["status"] == "pending"  # asked identity
 
     registered = worker(staff_type="doctor")
     record = identity_workers.pop(registered["id"])  # the stand-in forgets it: only the event tells
@@ -212,6 +233,58 @@ def test_a_worker_is_learned_from_identitys_event_or_else_from_identity(
 
 def _knows(compliance, worker_id):
     try:
-        return compliance.get_compliance(worker_id)["worker_id"] == worker_id
+        return compliance.get_compliance(worker_id, *ADMIN_B1)["worker_id"] == worker_id
     except NotFound:
         return False
+
+
+def test_every_rpc_acting_for_a_caller_checks_the_caller_against_the_workers_bank(compliance, worker, today):
+    """DESIGN.md rule 8: the edge is not the only wall. A caller on the broker with no actor or scope, or
+    with one whose capacities or grants do not reach the worker's bank (another bank's admin, an admin
+    of one organisation or site of the bank, another worker), is refused (403) and changes nothing."""
+    nurse, colleague = worker("b1"), worker("b1")
+    document = submit(compliance, nurse, "dbs")
+    on = day(today, 0)
+    calls = {  # name -> (call(actor, scope_ids), whether the worker itself may)
+        "submit_document": (lambda a, s: compliance.submit_document(
+            nurse["id"], {"kind": "identity", "reference": "P-1"}, a, s), True),
+        "list_documents": (lambda a, s: compliance.list_documents(nurse["id"], {}, a, s), True),
+        "get_compliance": (lambda a, s: compliance.get_compliance(nurse["id"], a, s), True),
+        "verify_document": (lambda a, s: compliance.verify_document(
+            document["id"], {"outcome": "verified"}, a, s), False),
+        "worker_eligibility": (lambda a, s: compliance.worker_eligibility(nurse["id"], "nurse", on, a, s),
+                               False),
+        "set_requirement": (lambda a, s: compliance.set_requirement(
+            {"bank_id": "b1", "staff_type": "nurse", "kinds": ["dbs"]}, a, s), False),
+        "list_requirements": (lambda a, s: compliance.list_requirements("b1", a, s), False),
+    }
+    admin, b1_grants = ADMIN_B1
+    refused = [
+        (None, b1_grants),  # no caller
+        ({"capacities": ["admin"]}, b1_grants),  # a caller with no user
+        (admin, "everything"),  # no scope
+        admin_of("b2"),  # another bank's admin
+        (admin, {**NO_GRANTS, "organisation": ["o1"], "site": ["s1"]}),  # an admin of one place in b1
+        ({**admin, "capacities": []}, b1_grants),  # grants, but no capacity over the worker
+        as_worker(colleague),  # another worker
+    ]
+    for name, (rpc, worker_may) in calls.items():
+        for actor, scope_ids in refused + ([] if worker_may else [as_worker(nurse)]):
+            with pytest.raises(Forbidden):
+                rpc(actor, scope_ids)
+                pytest.fail(f"{name} let {actor} with {scope_ids} through")
+        with pytest.raises(RemoteError, match="scope_ids"):  # a missing argument is no "everything"
+            getattr(compliance, name)(*{
+                "submit_document": (nurse["id"], {}, admin), "list_documents": (nurse["id"], {}, admin),
+                "get_compliance": (nurse["id"], admin), "verify_document": (document["id"], {}, admin),
+                "worker_eligibility": (nurse["id"], "nurse", on, admin), "set_requirement": ({}, admin),
+                "list_requirements": ("b1", admin)}[name])
+    documents = compliance.list_documents(nurse["id"], {}, *as_worker(nurse))["items"]
+    assert [(d["id"], d["status"]) for d in documents] == [(document["id"], "submitted")]  # nothing done
+    assert compliance.list_requirements("b1", *ADMIN_B1) == {"items": []}
+
+    # Those it reaches: the worker itself (not verifying its own word), its bank's admin, the platform.
+    assert calls["get_compliance"][0](*as_worker(nurse))["status"] == "pending"
+    assert calls["verify_document"][0](admin, None)["status"] == "verified"  # None: a platform grant
+    assert calls["submit_document"][0](*ADMIN_B1)["kind"] == "identity"
+    assert calls["list_requirements"][0](*ADMIN_B1) == {"items": []}

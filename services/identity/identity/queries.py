@@ -16,6 +16,7 @@ site_schema = schemas.Site()
 user_schema = schemas.User()
 account_schema = schemas.UserAccount()
 worker_schema = schemas.Worker()
+public_worker_schema = schemas.WorkerPublic()
 
 
 # --- views -----------------------------------------------------------------------------
@@ -164,6 +165,15 @@ def worker(session, worker_id, lock=False):
 
 def get_worker(session, worker_id):
     return worker_view(worker(session, worker_id))
+
+
+def get_public_worker(session, worker_id):
+    """The public part of a worker (schemas.WorkerPublic), or NotFound."""
+    found = worker(session, worker_id)
+    return public_worker_schema.dump({**{key: getattr(found, key) for key in
+                                         ("id", "staff_type", "grade", "extra_grades", "bank_number",
+                                          "status")},
+                                      "name": found.user.name})
 
 
 def banks_of_workers(session, worker_ids):

@@ -203,6 +203,20 @@ class Worker(StrictSchema):
     created_at = fields.DateTime()
 
 
+class WorkerPublic(StrictSchema):
+    """The public part of a worker (API.md "Roles and scope"): what staff at a site see of a worker
+    who applied to or is booked on their shifts. No email, home location, registration or travel
+    preferences: those are reached only through a grant on the worker's bank."""
+
+    id = fields.String()
+    name = fields.String()
+    staff_type = fields.String()
+    grade = fields.String()
+    extra_grades = fields.List(fields.String())
+    bank_number = fields.String()
+    status = fields.String()
+
+
 class WorkerListQuery(PageQuery):
     bank_id = Id(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(WORKER_STATUSES))

@@ -142,6 +142,12 @@ class IdentityService(StaffbankService):
         return queries.get_worker(self.db.session, worker_id)
 
     @domain_rpc
+    def get_public_worker(self, worker_id):
+        """The public part of a worker (id, name, staff type, grades, bank number, status), for staff
+        who may see no more of it (the gateway decides who: gateway/routes/identity.py)."""
+        return queries.get_public_worker(self.db.session, worker_id)
+
+    @domain_rpc
     def banks_of_workers(self, worker_ids):
         if not isinstance(worker_ids, list) or len(worker_ids) > 5000:
             raise Invalid("worker_ids must be a list of at most 5000 ids")

@@ -6,7 +6,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from chassis import tokens
-from chassis.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from chassis.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
 from chassis.testing import TEST_SIGNING_KEY
 from identity.service import IdentityService
 
@@ -72,6 +72,21 @@ def test_worker_status_machine_publishes_each_change_once(identity, registration
     assert events[0]["data"]["bank_number"] == "W000001"
     assert "password" not in str(events[0]).lower()
     assert identity.get_worker(worker["id"])["status"] == "active"
+
+
+def test_the_public_part_of_a_worker_is_its_name_type_grades_number_and_status(identity, registration):
+    """API.md "Roles and scope": what staff at a site see of a worker on their shifts; the rest
+    (email, home, registration, travel, agency...) only through a grant on its bank."""
+    bank = identity.create_bank({"name": "North"})
+    worker = identity.register_worker(registration(bank["id"]))
+    identity.update_worker(worker["id"], {"extra_grades": ["Band 6"]})
+    public = identity.get_public_worker(worker["id"])
+    full = identity.get_worker(worker["id"])
+    assert public == {key: full[key] for key in ("id", "name", "staff_type", "grade", "extra_grades",
+                                                 "bank_number", "status")}
+    assert public["extra_grades"] == ["Band 6"] and public["bank_number"] == "W000001"
+    with pytest.raises(NotFound):
+        identity.get_public_worker("no-such-worker")
 
 
 def test_login_issues_a_verifiable_token_and_throttles_failures_not_successes(identity, registration):

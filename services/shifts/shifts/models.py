@@ -145,7 +145,7 @@ class AgencyTier(Base):
 
 class Application(Base):
     __tablename__ = "applications"
-    __table_args__ = (UniqueConstraint("shift_id", "worker_id"),)
+    __table_args__ = (UniqueConstraint("shift_id", "worker_id"), Index("applications_worker", "worker_id"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     shift_id: Mapped[str] = mapped_column(ForeignKey("shifts.id"), nullable=False)
     worker_id: Mapped[str] = mapped_column(String(36), nullable=False)

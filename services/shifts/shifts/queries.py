@@ -151,6 +151,21 @@ def list_applications(session, shift_id, limit, cursor=None):
     return {"items": [application_schema.dump(a) for a in rows], "next_cursor": next_cursor}
 
 
+def worker_has_shift_at(session, worker_id, organisation_ids, site_ids):
+    """Whether the worker applied to, or was booked on, a shift at one of these sites or at a site of
+    one of these organisations, whatever the shift's state now: its staff have seen that worker's id
+    on the shift, its applications or its timesheet, and may put a name to it (API.md "Roles and
+    scope"). No places, no shift."""
+    if not organisation_ids and not site_ids:
+        return False
+    at_places = sa.or_(Shift.organisation_id.in_(organisation_ids or [""]),
+                       Shift.site_id.in_(site_ids or [""]))
+    booked = sa.select(Shift.id).where(Shift.worker_id == worker_id, at_places)
+    applied = (sa.select(Application.id).join(Shift, Shift.id == Application.shift_id)
+               .where(Application.worker_id == worker_id, at_places))
+    return bool(session.scalar(sa.select(sa.or_(booked.exists(), applied.exists()))))
+
+
 # --- a worker's schedule and available shifts ------------------------------------------
 
 def schedule(session, worker_id, exclude_id):

@@ -9,7 +9,7 @@ from nameko.timer import timer
 
 from chassis.auth import Actor
 from chassis.clock import london_date, now
-from chassis.errors import Conflict, Invalid, NotFound
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound
 from chassis.handlers import event_handler
 from chassis.rpc import ServiceRpc, domain_rpc
 from chassis.schemas import PageQuery, load_or_invalid
@@ -189,6 +189,19 @@ class ShiftsService(StaffbankService):
             raise NotFound("no such organisation")
         with self.db.unit_of_work() as uow:
             return use_cases.put_agency_tier(uow, organisation_id, scope["bank_id"], data["tier"])
+
+    @domain_rpc
+    def worker_has_shift_at(self, worker_id, organisation_ids, site_ids):
+        """Whether the worker applied to or was booked on a shift at one of `site_ids` or at a site of
+        one of `organisation_ids` (the gateway asks for staff granted there, who then see the
+        worker's public part). Both are required lists: the places are the question, so there is
+        no "anywhere" (DESIGN.md rule 8)."""
+        for name, ids in (("organisation_ids", organisation_ids), ("site_ids", site_ids)):
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise Forbidden(f"{name} must list the places asked about")
+        if not isinstance(worker_id, str):
+            raise Invalid("worker_id must be an id", errors={"worker_id": ["Not a valid string."]})
+        return queries.worker_has_shift_at(self.db.session, worker_id, organisation_ids, site_ids)
 
     @domain_rpc
     def list_rate_violations(self, query, scope_ids):

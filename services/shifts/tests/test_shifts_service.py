@@ -195,6 +195,39 @@ def test_of_concurrent_bookings_of_one_shift_exactly_one_wins(shifts, shifts_con
         shifts.get_shift(shift["id"], SITE_ACTOR)["worker_id"]]
 
 
+def test_whether_a_worker_applied_to_or_was_booked_at_some_places(shifts):
+    """The gateway's question before staff of a site or organisation see a worker's public part
+    (API.md "Roles and scope"): asked about named places only, never "anywhere"."""
+    SITES["site-2"] = {"id": "site-2", "organisation_id": "org-2", "bank_id": BANK, "latitude": 53.4,
+                       "longitude": -2.2}
+    try:
+        here = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+        there = shifts.post_shift(shift_body(days=5, site_id="site-2", publish={"to": "bank"}), SITE_ACTOR)
+    finally:
+        del SITES["site-2"]
+    applicant, booked, stranger = worker("applicant"), worker("booked"), worker("stranger")
+    shifts.apply(here["id"], actor("user-applicant", "worker", worker_id=applicant))
+    shifts.book_shift(there["id"], {"worker_id": booked}, SITE_ACTOR)
+
+    def has(worker_id, organisation_ids, site_ids):
+        return shifts.worker_has_shift_at(worker_id, organisation_ids, site_ids)
+
+    assert has(applicant, [], [SITE]) and has(applicant, [ORG], []) and has(applicant, ["org-2", ORG], [])
+    assert not has(applicant, ["org-2"], ["site-2"])
+    assert has(booked, [], ["site-2"]) and has(booked, ["org-2"], []) and not has(booked, [ORG], [SITE])
+    assert not has(stranger, [ORG, "org-2"], [SITE, "site-2"])
+    assert not has(applicant, [], [])
+    # a booking cancelled later still was one: the site saw that worker on its shift
+    shifts.cancel_shift(there["id"], {"reason": "ward closed"}, SITE_ACTOR)
+    assert has(booked, [], ["site-2"])
+    # the places are required: a missing or null list is refused, never read as "anywhere"
+    for organisation_ids, site_ids in ((None, [SITE]), ([ORG], None), ("org-1", [])):
+        with pytest.raises(Forbidden):
+            has(applicant, organisation_ids, site_ids)
+    with pytest.raises(RemoteError, match="site_ids"):
+        shifts.worker_has_shift_at(applicant, [ORG])
+
+
 def test_a_priority_window_shows_the_shift_to_its_group_only_then_to_the_bank(shifts):
     member, other = worker("member"), worker("other")
     group = shifts.create_priority_group({"organisation_id": ORG, "name": "Regulars", "worker_ids": [member]})
