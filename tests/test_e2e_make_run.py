@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from chassis.config import with_database
 from chassis.migrate import drop_database
@@ -41,6 +42,33 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def _free_ports(count):
+    """The first of `count` consecutive ports free on this machine."""
+    for _ in range(50):
+        first = _free_port()
+        if first + count < 65536 and all(_is_free(first + i) for i in range(count)):
+            return first
+    raise AssertionError(f"no {count} consecutive free ports")
+
+
+def _is_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def sample(url, name, **labels):
+    """The value of one sample a process's metrics show (0 when absent)."""
+    for family in text_string_to_metric_families(requests.get(url, timeout=10).text):
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return found.value
+    return 0
+
+
 def wait_for(predicate, seconds, message):
     deadline = time.monotonic() + seconds
     while not predicate():
@@ -64,6 +92,7 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         BOOTSTRAP_ADMIN_PASSWORD="root-password-1",
         TOKEN_SIGNING_KEY=TEST_SIGNING_KEY,
         SMTP_HOST="127.0.0.1", SMTP_PORT=str(_free_port()),  # nothing there: the runner's mailbox
+        METRICS_PORT=str(metrics_from := _free_ports(len(NAMES))),
     )
     process = subprocess.Popen([sys.executable, "-m", "deploy.run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -73,6 +102,14 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
     base = f"http://127.0.0.1:{free_port}"
     try:
         wait_ready(base, process, output)
+
+        # every process serves its metrics on its own port, in the order the runner lists them
+        listed = f"staffbank: metrics on {NAMES[0]} :{metrics_from}, {NAMES[1]} :{metrics_from + 1}"
+        assert listed in "".join(output)
+        for i, name in enumerate(NAMES):
+            scraped = requests.get(f"http://127.0.0.1:{metrics_from + i}/metrics", timeout=10).text
+            assert "# TYPE staffbank_messages_handled_total counter" in scraped, name
+        gateway_metrics = f"http://127.0.0.1:{metrics_from + NAMES.index('gateway')}/metrics"
 
         for _ in range(50):
             login = requests.post(base + "/v1/auth/token",
@@ -118,6 +155,10 @@ def test_the_local_runner_starts_the_platform_and_stops_on_ctrl_c(
         me = requests.get(base + "/v1/me", headers={"Authorization": f"Bearer {gp['access_token']}"})
         assert me.json()["worker_id"] == worker.json()["id"]
         assert site["bank_id"] == bank["id"]
+        assert sample(gateway_metrics, "staffbank_http_requests_total",
+                      route="/v1/sites", method="POST", status="201") >= 1
+        assert sample(f"http://127.0.0.1:{metrics_from}/metrics", "staffbank_rpc_seconds_count",
+                      service="identity", method="issue_token", outcome="ok") >= 1
 
         # kill -9 a service: the runner starts it again by itself and the platform serves again.
         killed = child_running(process.pid, "identity")

@@ -38,14 +38,21 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from sqlalchemy.exc import StatementError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    ClientDisconnected,
+    HTTPException,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+)
 from werkzeug.wrappers import Request, Response
 
-from chassis import tokens
+from chassis import metrics, tokens
 from chassis.auth import Actor, Principal
 from chassis.context import CORRELATION_KEY
 from chassis.errors import DomainError
 from chassis.rpc import is_database_outage
+from chassis.schemas import check_storable
 from gateway import access
 from gateway.problems import (
     Problem,
@@ -64,7 +71,10 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 class LimitedRequest(Request):
-    max_content_length = MAX_BODY_BYTES
+    # One byte over the limit, so that read_json_body sees a chunked body that exceeds it: werkzeug
+    # stops reading such a body at its max_content_length without a word (a Content-Length over it
+    # is refused before reading).
+    max_content_length = MAX_BODY_BYTES + 1
 
 
 def request_id_from(request):
@@ -76,11 +86,17 @@ class ProblemWsgiApp(WsgiApp):
     """nameko's WSGI app, answering unknown paths and methods with problem+json."""
 
     def __call__(self, environ, start_response):
+        if "eventlet.input" in environ:
+            # eventlet's input ends where the body ends, chunked or not; said so, werkzeug reads a
+            # chunked body (up to MAX_BODY_BYTES, then 413) instead of taking it for an empty one
+            environ["wsgi.input_terminated"] = True
+        started, route = time.perf_counter(), UNMATCHED
         request = LimitedRequest(environ, shallow=True)
         request.request_id = request_id_from(request)
         adapter = self.url_map.bind_to_environ(environ)
         try:
-            provider, values = adapter.match()
+            rule, values = adapter.match(return_rule=True)
+            provider, route = rule.endpoint, route_template(rule.rule)
             request.path_values = values
             response = provider.handle_request(request)
         except MethodNotAllowed as exc:
@@ -94,12 +110,33 @@ class ProblemWsgiApp(WsgiApp):
             response = problem_response(Problem(exc.code or 400, "bad-request", exc.description or ""))
         # Every response carries the request id, whichever route (or none) answered.
         response.headers["X-Request-Id"] = request.request_id
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
         return response(environ, start_response)
+
+
+UNMATCHED = "unmatched"  # the route label of a path no route takes (a bounded label, never the path)
+
+
+def route_template(rule):
+    """A werkzeug rule as OpenAPI writes it: /v1/shifts/<id>/book -> /v1/shifts/{id}/book."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+DEFAULT_SOCKET_TIMEOUT_SECONDS = 20
 
 
 class ProblemWebServer(WebServer):
     def get_wsgi_app(self):
         return ProblemWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, **kwargs):
+        """nameko's server, closing a connection whose client sends nothing (or trickles a request)
+        for GATEWAY_SOCKET_TIMEOUT_SECONDS: slow clients must not hold the gateway's workers."""
+        server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
+        server.socket_timeout = float(self.container.config.get("GATEWAY_SOCKET_TIMEOUT_SECONDS")
+                                      or DEFAULT_SOCKET_TIMEOUT_SECONDS)
+        return server
 
     def context_data_from_headers(self, request):
         return {CORRELATION_KEY: request.request_id}
@@ -220,18 +257,29 @@ def authenticate(service, request):
 
 def read_json_body(request):
     """The body as JSON; {} when there is none (empty or blank: `has_body` tells)."""
+    too_large = Problem(413, "payload-too-large", f"Bodies are limited to {MAX_BODY_BYTES} bytes.")
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as exc:
-        raise Problem(413, "payload-too-large", f"Bodies are limited to {MAX_BODY_BYTES} bytes.") from exc
+        raise too_large from exc
+    except ClientDisconnected as exc:  # it stopped sending (GATEWAY_SOCKET_TIMEOUT_SECONDS) or went away
+        raise Problem(408, "request-timeout", "The request's body did not arrive in time.") from exc
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_large
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        # JSON is UTF-8 (API.md; RFC 8259), not whatever json.loads would guess from the bytes
+        # (UTF-16, or surrogates encoded in UTF-8); a BOM is tolerated. NaN and Infinity are not JSON.
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise malformed_json(f"The body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise malformed_json("The body nests too deeply.") from exc
+
+
+def _not_json(constant):
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def has_body(request):
@@ -260,6 +308,17 @@ def query_dict(request, schema_cls):
         field_ = fields_.get(key)
         data[key] = values if field_ is not None and field_.__class__.__name__ == "List" else values[-1]
     return data
+
+
+def refuse_unstorable(values, problem):
+    """API.md: a string holding U+0000 or an unpaired surrogate in a path id or the query is refused
+    whatever type the route's schema gives it, never handed on to a database."""
+    for key, value in values.items():
+        for text in (key, *(value if isinstance(value, list) else [value])):
+            try:
+                check_storable(text)
+            except ValidationError as exc:
+                raise problem(key, exc.messages) from exc
 
 
 def domain_problem(exc):
@@ -292,6 +351,8 @@ def _run_pipeline(service, spec, handler, request, path_values):
             resolve = service.resolve_scope
             roles = () if spec.roles in (None, ANY_ROLE) else spec.roles
             path_refs, other_refs = access.split_refs(spec.scope)
+            # a path id no database can hold is refused (API.md: 422), and never reaches a service
+            refuse_unstorable(path_values, lambda key, messages: validation_error({key: messages}))
             scopes = []
             for ref in path_refs:  # the path's resource, before the body
                 scopes += access.authorise(principal, roles, ref,
@@ -306,6 +367,7 @@ def _run_pipeline(service, spec, handler, request, path_values):
                 scopes += access.authorise(principal, roles, ref,
                                            Call(principal, raw_body, raw_query, path_values, request,
                                                 request_id), resolve)
+            refuse_unstorable(raw_query, lambda key, messages: validation_error({key: messages}))
             query = load(spec.query, raw_query) if spec.query else {}
             body = load(spec.body, raw_body, partial=spec.method == "PATCH") if spec.body else {}
             if spec.body_required and not has_body(request):  # (`load` has named any required field)

@@ -107,6 +107,8 @@ def nameko_config(service, **overrides):
         # gateway: reverse proxies in front of it that append the client to X-Forwarded-For (0: none)
         "LOGIN_TRUSTED_PROXIES": number("LOGIN_TRUSTED_PROXIES", 0, minimum=0),
         "WEB_SERVER_ADDRESS": f"{env('GATEWAY_HOST', '127.0.0.1')}:{env('GATEWAY_PORT', '8080')}",
+        # gateway: a client connection idle (or trickling its request) this long is closed
+        "GATEWAY_SOCKET_TIMEOUT_SECONDS": number("GATEWAY_SOCKET_TIMEOUT_SECONDS", 20, kind=float, minimum=1),
         # notifications: email over SMTP, links to the portal, the digest and send retries
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": number("SMTP_PORT", 1025, minimum=1),

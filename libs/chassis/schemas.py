@@ -123,7 +123,7 @@ def decode_cursor(cursor):
             raise ValueError("id")
         check_storable(last_id)  # a forged id the database could not even compare
         return datetime.fromisoformat(created_at), last_id
-    except (ValueError, TypeError, ValidationError) as exc:
+    except (ValueError, TypeError, ValidationError, RecursionError) as exc:  # (nested too deep to read)
         raise Invalid("not a valid cursor", errors={"cursor": ["Not a valid cursor."]}) from exc
 
 
@@ -147,7 +147,8 @@ class Money(fields.Decimal):
     Accepted as a decimal string ("85.50", "85.5", "85"; API.md "Conventions") or a JSON number
     (85.5, read as written, never rounded), and as a Decimal (what the RPC serializer delivers when
     a caller forwards an already loaded body). Refused: booleans, exponents, "NaN"/"Infinity",
-    surrounding space, and a third decimal place (rejected, not rounded).
+    surrounding space, a third decimal place (rejected, not rounded), and numbers of 21 digits or
+    more (10**40 would not even round to cents: decimal's InvalidOperation, a 500, not a 422).
     """
 
     def __init__(self, **kwargs):
@@ -165,4 +166,6 @@ class Money(fields.Decimal):
         amount = Decimal(text)
         if amount.as_tuple().exponent < -2:
             raise ValidationError("Use at most 2 decimal places.")
+        if amount.adjusted() >= 20:
+            raise ValidationError("Not a valid amount: far too large.")
         return amount.quantize(Decimal("0.01"))
