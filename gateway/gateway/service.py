@@ -23,6 +23,7 @@ from gateway.routes.compliance import ComplianceRoutes
 from gateway.routes.identity import IdentityRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.payroll import PayrollRoutes
+from gateway.routes.portal import PortalRoutes
 from gateway.routes.reporting import ReportingRoutes
 from gateway.routes.shifts import ShiftRoutes
 
@@ -37,7 +38,7 @@ SCOPE_OWNERS = {"bank": "identity", "organisation": "identity", "site": "identit
 
 
 class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoutes, NotificationRoutes,
-                     ReportingRoutes, StaffbankService):
+                     ReportingRoutes, PortalRoutes, StaffbankService):
     name = "gateway"
     required_config = ("TOKEN_SIGNING_KEY",)  # checked at start (chassis.config.check_config)
     config = Config()

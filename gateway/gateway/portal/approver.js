@@ -1,0 +1,41 @@
+// An approver's page: one queue of what waits (rate violations and releases awaiting approval,
+// agency cascades, timesheets, second approvals), approved or rejected with reasons.
+import { all, post } from "./api.js";
+import { action, badge, clear, field, form, h, money, section, short, span, table, when } from "./ui.js";
+
+export async function render(root) {
+  const shiftsEl = h("div"), sheetsEl = h("div");
+  clear(root, section("Shifts waiting for approval", shiftsEl), section("Timesheets waiting for approval", sheetsEl));
+  await Promise.all([shifts(shiftsEl), timesheets(sheetsEl)]);
+}
+
+async function shifts(el) {
+  const items = await all("/v1/shifts?status=pending_approval");
+  const what = (s) => (s.rate_violation && s.violation_status === "pending"
+    ? `Rate violation: ${money(s.hourly_rate)}/h against the standard ${money(s.standard_rate)}/h`
+    : s.agency_tier ? `Agency cascade to tier ${s.agency_tier}` : "Release");
+  clear(el, table("Shifts waiting", ["Shift", "Site", "Waits for", "Decision"],
+    items.map((s) => [`${span(s)} ${s.staff_type} ${s.grade}`, `Site ${short(s.site_id)}`, what(s),
+      form({ label: `Approve shift ${span(s)}`, submitLabel: "Approve", inline: true, fields: [
+        field("Reason for approving", { name: "reason", required: true }),
+      ], submit: async (v) => { await post(`/v1/shifts/${s.id}/approve`, { reason: v.reason }); await shifts(el); } })]),
+    "No shifts are waiting."));
+}
+
+async function timesheets(el) {
+  const items = await all("/v1/timesheets?status=submitted");
+  clear(el, table("Timesheets waiting", ["Worker", "Shift", "Claimed", "Hours", "Amount", "Decision"],
+    items.map((t) => [`${t.worker_name || short(t.worker_id)} (${t.bank_number})`,
+      `${when(t.shift_starts_at)} at ${t.site_name || short(t.site_id)}`,
+      h("span", {}, `${when(t.started_at)}–${when(t.ended_at)}, break ${t.break_minutes} min `,
+        t.awaiting === "second_approval" ? badge("second_approval") : null,
+        t.second_approval_required ? h("span", { class: "warn" }, ` over the ${t.scheduled_hours} h scheduled`) : null),
+      t.hours, money(t.amount),
+      h("div", {}, action(`Approve timesheet of ${t.worker_name || short(t.worker_id)}`, async () => {
+        await post(`/v1/timesheets/${t.id}/approve`); await timesheets(el);
+      }), form({ label: `Reject timesheet of ${t.worker_name || short(t.worker_id)}`, submitLabel: "Reject", inline: true, fields: [
+        field("Reason for rejecting", { name: "reason", required: true }),
+      ], submit: async (v) => { await post(`/v1/timesheets/${t.id}/reject`, { reason: v.reason }); await timesheets(el); } }))]),
+    "No timesheets are waiting."));
+}
+
