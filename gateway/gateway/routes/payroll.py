@@ -8,7 +8,7 @@ approver differs from the first) is payroll's to decide, in `payroll/access.py`.
 from werkzeug.wrappers import Response
 
 from chassis.auth import STAFF_ROLES
-from gateway.access import BodyRef, PathRef, QueryRef
+from gateway.access import BankPart, BodyRef, PathRef, QueryRef
 from gateway.http import route
 from payroll import schemas as payroll_schemas
 
@@ -35,9 +35,11 @@ class PayrollRoutes:
         return self.payroll.put_rate_card(call.body)
 
     @route("GET", "/v1/rate-cards", roles=STAFF_ROLES + ("hr_system",), query=payroll_schemas.RateCardQuery,
-           response=payroll_schemas.RateCardList, scope=QueryRef("bank_id", "bank"), tags=["payroll"])
+           response=payroll_schemas.RateCardList,
+           scope=BankPart("bank_id", "bank", roles=STAFF_ROLES + ("hr_system",)), tags=["payroll"])
     def list_rate_cards(self, call):
-        """A bank's rate cards."""
+        """A bank's rate cards: the same for every site of the bank, so staff anywhere in it read
+        them (a coordinator posting a shift sees the standard rate)."""
         return self.payroll.list_rate_cards(call.query["bank_id"])
 
     # --- timesheets -----------------------------------------------------------------

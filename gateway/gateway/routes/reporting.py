@@ -11,33 +11,16 @@ given): one header row, a column per field (`blocked_by` a column per reason, `r
 by " | "), UTF-8, as a download. `GET /v1/reports/fill-rate/chart` draws the fill-rate series
 (a line per site) as SVG for the portal."""
 
-from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from gateway.access import QueryRef
+from gateway.access import BankPart
 from gateway.http import route
 from gateway.routes.payroll import csv_response
 from reporting import schemas as report_schemas
 from reporting.access import CAPACITIES, READERS
 
-
-@dataclass(frozen=True)
-class BankPart(QueryRef):
-    """The bank in the query, for a report that shows each caller its own part of it: a reader
-    grant anywhere in the bank reaches it (the service then keeps to the caller's sites);
-    otherwise the bank is checked as any id in a query is (unknown 422, another tenant's 403)."""
-
-    roles: tuple = READERS
-
-    def targets(self, call):
-        found = super().targets(call)
-        if found and call.principal is not None and call.principal.reaches_bank(self.roles, found[0][1]):
-            return []
-        return found
-
-
-BANK = BankPart("bank_id", "bank")
+BANK = BankPart("bank_id", "bank", roles=READERS)
 CSV = ("text/csv",)  # every report is also CSV (?format=csv or Accept: text/csv)
 
 

@@ -6,7 +6,7 @@ RPC. What the shifts service checks beyond these declarations, and why: shifts/a
 
 from chassis.auth import APPROVERS, COORDINATORS, STAFF_ROLES
 from chassis.schemas import PageQuery
-from gateway.access import BodyRef, PathRef, QueryRef
+from gateway.access import BankPart, BodyRef, PathRef
 from gateway.http import route
 from shifts import schemas as shift_schemas
 
@@ -130,7 +130,7 @@ class ShiftRoutes:
 
     @route("GET", "/v1/rate-violations", roles=("leadership", "bank_admin"),
            query=shift_schemas.RateViolationQuery, response=shift_schemas.RateViolationList,
-           scope=QueryRef("bank_id", "bank"), tags=["shifts"])
+           scope=BankPart("bank_id", "bank", roles=("leadership", "bank_admin")), tags=["shifts"])
     def list_rate_violations(self, call):
         """Every shift posted above its standard rate, with who approved it."""
         return self.shifts.list_rate_violations(call.query, call.scope_ids(("leadership", "bank_admin")))
