@@ -128,8 +128,8 @@ def test_values_no_store_can_hold_are_refused_not_500(api, admin, north):
         assert set(errors) == {"cursor"}
     errors = _problem(api.get("/v1/notifications?type=a%00", token=admin), 422, "validation-error")["errors"]
     assert set(errors) == {"type"}
-    errors = _problem(api.post("/v1/notifications/a%00b/read", token=admin), 422, "validation-error")["errors"]
-    assert set(errors) == {"id"}
+    unread = _problem(api.post("/v1/notifications/a%00b/read", token=admin), 422, "validation-error")
+    assert set(unread["errors"]) == {"id"}
 
 
 def test_empty_body_on_a_create_is_a_validation_error(api, admin):

@@ -262,7 +262,7 @@ def test_refusals_are_4xx_and_write_nothing(api, admin, hospital, make_bank, act
     _problem(api.post(approve, token=ada_token), 403, "forbidden")
     _problem(api.post(approve, token=ctx["coordinator"]), 403, "forbidden")
     _problem(api.post("/v1/timesheets/no-such-id/approve", token=approver), 404, "not-found")
-    _problem(api.post("/v1/timesheets/a%00b/approve", token=approver), 404, "not-found")
+    _problem(api.post("/v1/timesheets/a%00b/approve", token=approver), 422, "validation-error")  # API.md
     reject = f"/v1/timesheets/{timesheet['id']}/reject"
     _problem(api.post(reject, {}, token=approver), 422, "validation-error")
     _problem(api.post(reject, {"reason": "x\u0000"}, token=approver), 422, "validation-error")

@@ -14,6 +14,7 @@ Chromium is Debian's (`CHROMIUM`, default /usr/bin/chromium; .ci/run installs it
 cannot download its own browsers here.
 """
 
+import asyncio
 import os
 import re
 from datetime import datetime, timedelta
@@ -50,6 +51,9 @@ def browser():
     # Playwright's stop() waits for its driver to exit through asyncio's child watcher, which never
     # wakes under eventlet's monkey-patching (conftest.py): end the driver process ourselves.
     playwright.stop.__self__._client._transport._proc.kill()
+    # and leave no asyncio loop marked running in this thread, as stop() would: later tests start
+    # their own (aiosmtpd's SMTP server in tests/test_e2e_replicas.py)
+    asyncio.events._set_running_loop(None)
 
 
 def open_page(browser, base_url, viewport=DESKTOP):
