@@ -209,7 +209,11 @@ def test_fill_rate_from_facts_arriving_out_of_order_and_twice(bank):
                 staff_type="nurse", hours=12)
     facts.publish("shift.published", published["data"], event_id=published["event_id"])  # redelivered
 
-    view = facts.wait_for_shift("s1", status="booked", worker_id="ada")
+    facts.wait_for_shift("s1", status="booked", worker_id="ada")
+    # shift_view reads the shift, then its history, each as committed when read: wait until both
+    # show the publication (it may commit between the two reads)
+    view = poll(lambda: (v := facts.reporting.shift_view("s1"))["posted_at"] and v,
+                message="s1's publication applied")
     assert [h["type"] for h in view["history"]] == ["shift.published", "shift.booked"]
     assert datetime.fromisoformat(view["posted_at"]) == early and view["hours_booked"] == "8.00"
     facts.wait_for_shift("s2", status="completed", worker_id="ava", agency_id="agency-1")
