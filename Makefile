@@ -22,7 +22,13 @@ infra:
 run: install infra
 	$(BIN)/python -m deploy.run
 
-test: install infra
+# axe-core for the portal's accessibility test, from the committed lock file
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+test: install infra $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

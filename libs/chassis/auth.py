@@ -114,6 +114,12 @@ class Principal:
             grant.role in roles and (grant.scope_type == "platform" or grant.bank_id == bank_id)
             for grant in self.grants)
 
+    def bank_ids(self):
+        """The banks the caller holds any grant in, sorted; None if granted on the platform."""
+        if any(grant.scope_type == "platform" for grant in self.grants):
+            return None
+        return sorted({grant.bank_id for grant in self.grants if grant.bank_id})
+
     def places_in_bank(self, roles, bank_id):
         """The organisations and sites of `bank_id` where one of `roles` is granted, as
         {"organisation": sorted ids, "site": sorted ids}: the narrow grants, which reach the bank's

@@ -2,6 +2,7 @@
 // client-side routes under /portal/ (notifications link to /portal/shifts/<id>).
 import { get, post, setToken, signedIn } from "./api.js";
 import { clear, field, form, h } from "./ui.js";
+import { forget } from "./directory.js";
 import * as worker from "./worker.js";
 import * as coordinator from "./coordinator.js";
 import * as approver from "./approver.js";
@@ -60,6 +61,7 @@ function renderChrome() {
 
 function signOut() {
   setToken(null);
+  forget();
   session.me = null;
   navigate("", { replace: true });
 }
@@ -67,6 +69,7 @@ function signOut() {
 async function signIn(email, password) {
   const answer = await post("/v1/auth/token", { email, password });
   setToken(answer.access_token);
+  forget();
   try {
     session.me = await get("/v1/me");
   } catch (error) {

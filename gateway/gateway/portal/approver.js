@@ -1,6 +1,7 @@
 // An approver's page: one queue of what waits (rate violations and releases awaiting approval,
 // agency cascades, timesheets, second approvals), approved or rejected with reasons.
 import { all, post } from "./api.js";
+import { directory, siteName } from "./directory.js";
 import { action, badge, clear, field, form, h, money, section, short, span, table, when } from "./ui.js";
 
 export async function render(root) {
@@ -10,15 +11,20 @@ export async function render(root) {
 }
 
 async function shifts(el) {
-  const items = await all("/v1/shifts?status=pending_approval");
+  const [items, dir] = await Promise.all([all("/v1/shifts?status=pending_approval"), directory()]);
+  const waiting = await all("/v1/shifts?status=open");  // open shifts whose agency cascade awaits approval
+  items.push(...waiting.filter((s) => s.awaiting === "agency"));
   const what = (s) => (s.rate_violation && s.violation_status === "pending"
-    ? `Rate violation: ${money(s.hourly_rate)}/h against the standard ${money(s.standard_rate)}/h`
-    : s.agency_tier ? `Agency cascade to tier ${s.agency_tier}` : "Release");
+    ? h("span", {}, `Rate violation: ${money(s.hourly_rate)}/h against the standard ${money(s.standard_rate)}/h`,
+      s.justification ? h("span", { class: "hint" }, ` — the poster's reason: “${s.justification}”`) : "")
+    : s.awaiting === "agency" ? `Agency cascade to tier ${s.awaiting_tier || ""}`.trim() : "Release");
+  const decide = (s, verb, path, labelText) => form({ label: `${verb} shift ${span(s)}`, submitLabel: verb, inline: true, fields: [
+    field(labelText, { name: "reason", required: true }),
+  ], submit: async (v) => { await post(`/v1/shifts/${s.id}/${path}`, { reason: v.reason }); await shifts(el); } });
   clear(el, table("Shifts waiting", ["Shift", "Site", "Waits for", "Decision"],
-    items.map((s) => [`${span(s)} ${s.staff_type} ${s.grade}`, `Site ${short(s.site_id)}`, what(s),
-      form({ label: `Approve shift ${span(s)}`, submitLabel: "Approve", inline: true, fields: [
-        field("Reason for approving", { name: "reason", required: true }),
-      ], submit: async (v) => { await post(`/v1/shifts/${s.id}/approve`, { reason: v.reason }); await shifts(el); } })]),
+    items.map((s) => [`${span(s)} ${s.staff_type} ${s.grade}`, siteName(dir, s.site_id), what(s),
+      h("div", { class: "decide" }, decide(s, "Approve", "approve", "Reason for approving"),
+        decide(s, "Reject", "reject", "Reason for rejecting"))]),
     "No shifts are waiting."));
 }
 

@@ -2,7 +2,8 @@
 // (the rate card's rates shown, a warning with a reason field before a rate violation), release to
 // a priority group or the bank, applicants in order, book, cancel, cascade.
 import { all, get, post, query } from "./api.js";
-import { action, badge, clear, field, form, h, isoFromLocal, label, money, section, short, span,
+import { directory, siteName, sitesFor } from "./directory.js";
+import { action, badge, clear, field, form, h, isoFromLocal, label, money, scrollable, section, short, span,
   table, time, values } from "./ui.js";
 
 const COORDINATING = ["rota_coordinator", "bank_admin", "platform_admin"];
@@ -19,20 +20,22 @@ const dayKey = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2,
 export async function render(root, { me }) {
   const grants = me.roles.filter((g) => COORDINATING.includes(g.role));
   const bankId = (grants.find((g) => g.bank_id) || {}).bank_id || (grants.find((g) => g.scope_type === "bank") || {}).scope_id;
-  const sites = new Set(grants.filter((g) => g.scope_type === "site").map((g) => g.scope_id));
-  try { for (const s of await all("/v1/shifts?status=open", 200)) sites.add(s.site_id); } catch { /* none in scope */ }
-  if (!state.site || !sites.has(state.site)) state.site = [...sites][0] || null;
+  const dir = await directory();
+  state.dir = dir;
+  const sites = sitesFor(dir, me, COORDINATING);
+  if (!state.site || !sites.some((s) => s.id === state.site)) state.site = sites.length ? sites[0].id : null;
   const parts = { week: h("div"), post: h("div"), detail: h("div", { id: "shift-detail" }) };
   clear(root,
-    form({ label: "Choose a site", submitLabel: "Show site", inline: true, fields: [
-      sites.size ? field("Site", { name: "site", type: "select", value: state.site,
-        options: [...sites].map((id) => [id, `Site ${short(id)}`]) })
-        : field("Site id", { name: "site", required: true }),
-    ], submit: async (v) => { state.site = v.site; await week(parts.week, parts.detail); return null; } }),
+    sites.length ? form({ label: "Choose a site", submitLabel: "Show site", inline: true, fields: [
+      field("Site", { name: "site", type: "select", value: state.site,
+        options: sites.map((s) => [s.id, siteName(dir, s.id)]) }),
+    ], submit: async (v) => { state.site = v.site; await week(parts.week, parts.detail); return null; } })
+      : h("p", { class: "empty" }, "You coordinate no site yet: a bank admin grants sites."),
     section("Week", parts.week),
     section("Shift", parts.detail),
     section("Post a shift", parts.post));
-  await Promise.all([week(parts.week, parts.detail), postForm(parts.post, bankId, () => week(parts.week, parts.detail))]);
+  const cardBank = bankId || (dir.site[state.site] || {}).bank_id;
+  await Promise.all([week(parts.week, parts.detail), postForm(parts.post, cardBank, sites, () => week(parts.week, parts.detail))]);
 }
 
 async function week(el, detail) {
@@ -54,8 +57,8 @@ async function week(el, detail) {
       h("span", { class: "weekof" }, `Week of ${fmt.format(from)}`),
       h("button", { type: "button", onclick: () => { state.monday = addDays(state.monday, 7); week(el, detail); } }, "Next week")),
     h("p", {}, Object.keys(counts).length ? Object.entries(counts).map(([k, n]) => `${n} ${label(k)}`).join(", ") : "No shifts this week."),
-    h("div", { class: "scroll" }, h("table", { class: "calendar" },
-      h("caption", {}, `Shifts at site ${short(state.site)}`),
+    scrollable("Week calendar", h("table", { class: "calendar" },
+      h("caption", {}, `Shifts at ${siteName(state.dir, state.site)}`),
       h("thead", {}, h("tr", {}, days.map((d) => h("th", { scope: "col" }, fmt.format(d))))),
       h("tbody", {}, h("tr", {}, days.map((d) => h("td", {}, byDay[dayKey(d)].map((s) =>
         h("button", { type: "button", class: `slot ${s.status}`, onclick: () => showShift(detail, s.id, () => week(el, detail)) },
@@ -114,7 +117,7 @@ function likelyBand(start, end) {
   return Object.entries(minutes).sort((a, b) => b[1] - a[1])[0][0];
 }
 
-async function postForm(el, bankId, refresh) {
+async function postForm(el, bankId, sites, refresh) {
   let cards = [];
   const cardNote = h("p", { class: "hint", id: "rate-card" });
   if (bankId) {
@@ -142,7 +145,8 @@ async function postForm(el, bankId, refresh) {
     return over;
   };
   const formEl = form({ label: "Post a shift", submitLabel: "Post shift", fields: [
-    field("Site id", { name: "site_id", required: true, value: state.site || "" }),
+    field("Site", { name: "site_id", type: "select", required: true, value: state.site || "",
+      options: sites.map((site) => [site.id, siteName(state.dir, site.id)]) }),
     field("Staff type", { name: "staff_type", required: true }),
     field("Grade", { name: "grade", required: true }),
     field("Specialty (optional)", { name: "specialty" }),

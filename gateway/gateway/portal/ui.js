@@ -43,8 +43,10 @@ export function field(label, attrs = {}, hint) {
   const id = attrs.id || uid(attrs.name || "f");
   const hintId = hint ? `${id}-hint` : undefined;
   const input = attrs.type === "select"
-    ? h("select", { id, name: attrs.name, required: attrs.required, "aria-describedby": hintId },
-      (attrs.options || []).map(([value, text]) => h("option", { value, selected: value === attrs.value }, text)))
+    ? h("select", { id, name: attrs.name, required: attrs.required, multiple: attrs.multiple, size: attrs.size,
+      "aria-describedby": hintId },
+      (attrs.options || []).map(([value, text]) => h("option", { value,
+        selected: attrs.multiple ? (attrs.value || []).includes(value) : value === attrs.value }, text)))
     : attrs.type === "textarea"
       ? h("textarea", { id, name: attrs.name, required: attrs.required, rows: 2, "aria-describedby": hintId })
       : h("input", { ...attrs, id, "aria-describedby": hintId, type: attrs.type || "text" });
@@ -79,7 +81,8 @@ export function values(formEl) {
   const out = {};
   for (const el of formEl.elements) {
     if (!el.name) continue;
-    out[el.name] = el.type === "checkbox" ? el.checked : el.value.trim();
+    out[el.name] = el.type === "checkbox" ? el.checked
+      : el.multiple ? [...el.selectedOptions].map((option) => option.value) : el.value.trim();
   }
   return out;
 }
@@ -102,10 +105,15 @@ export function action(label, run, { note, attrs = {} } = {}) {
   return note ? button : h("span", { class: "action" }, button, area);
 }
 
+// A region that scrolls sideways on a narrow screen: focusable, so a keyboard can scroll it too.
+export function scrollable(name, ...children) {
+  return h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": name }, ...children);
+}
+
 // table(caption, ["Col", ...], rows of cells)
 export function table(caption, headings, rows, empty = "Nothing here yet.") {
   if (!rows.length) return h("p", { class: "empty" }, empty);
-  return h("div", { class: "scroll" }, h("table", {},
+  return scrollable(caption, h("table", {},
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, headings.map((text) => h("th", { scope: "col" }, text)))),
     h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell)))))));

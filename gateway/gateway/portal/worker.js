@@ -2,6 +2,7 @@
 // first, filtered by distance, date and site); apply or book; my bookings, cancel with a reason,
 // submit a timesheet; my notifications, unread first.
 import { all, get, post, query } from "./api.js";
+import { directory, siteName } from "./directory.js";
 import { action, badge, clear, field, form, h, isoFromLocal, label, localFromIso, messages, money, section,
   short, span, table, when } from "./ui.js";
 
@@ -66,12 +67,15 @@ async function shifts(el, refresh, workerId) {
     to: filters.to ? `${filters.to}T23:59:00+00:00` : undefined };
   const list = h("div");
   const note = messages();
+  const dir = await directory();
+  const sites = [...dir.sites].sort((a, b) => siteName(dir, a.id).localeCompare(siteName(dir, b.id)));
   clear(el,
     form({ label: "Filter open shifts", submitLabel: "Search", inline: true, fields: [
       field("Within (km)", { name: "distance", type: "number", min: 0, step: "any", value: filters.distance }),
       field("From", { name: "from", type: "date", value: filters.from }),
       field("To", { name: "to", type: "date", value: filters.to }),
-      field("Site id", { name: "site", value: filters.site }),
+      field("Site", { name: "site", type: "select", value: filters.site || "",
+        options: [["", "Any site"], ...sites.map((site) => [site.id, siteName(dir, site.id)])] }),
     ], submit: async (v) => { Object.assign(filters, v); await shifts(el, refresh, workerId); return null; } }),
     note, list);
   let items;
@@ -80,7 +84,7 @@ async function shifts(el, refresh, workerId) {
   } catch (error) { note.error(error); return; }
   clear(list, table("Open shifts, nearest first", ["When", "Shift", "Site", "Rate", "Distance", ""],
     items.map((s) => [span(s), `${s.staff_type} ${s.grade}${s.specialty ? ` (${s.specialty})` : ""}`,
-      `Site ${short(s.site_id)}`, `${money(s.hourly_rate)}/h`, `${s.distance_km.toFixed(1)} km`,
+      siteName(dir, s.site_id), `${money(s.hourly_rate)}/h`, `${s.distance_km.toFixed(1)} km`,
       s.instant_book
         ? action(`Book now ${when(s.starts_at)}`, async () => {
           await post(`/v1/shifts/${s.id}/book`, { worker_id: workerId });

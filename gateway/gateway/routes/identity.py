@@ -5,8 +5,9 @@ A mixin of GatewayService: each method is one route of API.md, declared with `@r
 
 import ipaddress
 
-from chassis.auth import STAFF_ROLES
-from gateway.access import BodyRef, GrantRefs, PathRef, QueryRef
+from chassis.auth import ROLES, STAFF_ROLES
+from chassis.schemas import PageQuery
+from gateway.access import BankPart, BodyRef, GrantRefs, PathRef, QueryRef
 from gateway.http import ANY_ROLE, route
 from gateway.problems import not_found
 from identity import schemas as identity_schemas
@@ -51,6 +52,29 @@ class IdentityRoutes:
     def create_site(self, call):
         """Create a site of an organisation."""
         return self.identity.create_site(call.body)
+
+    # The bank's tree (its organisations and sites: names, kinds, places) is read by everyone granted
+    # anywhere in the bank, its workers included: it is what their shifts already name, and what the
+    # portal's pickers and tables show instead of ids.
+    @route("GET", "/v1/banks", roles=ANY_ROLE, query=PageQuery, response=identity_schemas.BankList,
+           tags=["identity"])
+    def list_banks(self, call):
+        """The banks the caller holds a grant in (every bank to a platform grant), oldest first."""
+        return self.identity.list_banks(call.query, call.principal.bank_ids())
+
+    @route("GET", "/v1/organisations", roles=ROLES, query=identity_schemas.OrganisationQuery,
+           response=identity_schemas.OrganisationList, scope=BankPart("bank_id", "bank", roles=ROLES),
+           tags=["identity"])
+    def list_organisations(self, call):
+        """A bank's organisations (any grant in the bank reads them), oldest first; `kind` filters."""
+        return self.identity.list_organisations(call.query)
+
+    @route("GET", "/v1/sites", roles=ROLES, query=identity_schemas.SiteQuery,
+           response=identity_schemas.SiteList, scope=BankPart("bank_id", "bank", roles=ROLES),
+           tags=["identity"])
+    def list_sites(self, call):
+        """A bank's sites, or one organisation's (any grant in the bank reads them), oldest first."""
+        return self.identity.list_sites(call.query)
 
     @route("POST", "/v1/users", roles=("bank_admin",), body=identity_schemas.UserCreate,
            response=identity_schemas.User, status=201, scope=GrantRefs("roles"), idempotent=True,

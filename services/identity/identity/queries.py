@@ -143,6 +143,36 @@ def user(session, user_id, lock=False):
     return one_or_not_found(session, sa.select(User).where(User.id == user_id), "user", lock)
 
 
+def _listed(session, statement, model, query, view):
+    rows, next_cursor = paginate(
+        session, statement, model.created_at, model.id, query["limit"], query.get("cursor"))
+    return {"items": [view(row) for row in rows], "next_cursor": next_cursor}
+
+
+def list_banks(session, query, bank_ids):
+    """The banks among `bank_ids` (None: every bank), oldest first."""
+    statement = sa.select(Bank)
+    if bank_ids is not None:
+        statement = statement.where(Bank.id.in_(sorted(bank_ids)))
+    return _listed(session, statement, Bank, query, bank_view)
+
+
+def list_organisations(session, query):
+    """A bank's organisations, oldest first (the gateway checked the caller reaches the bank)."""
+    statement = sa.select(Organisation).where(Organisation.bank_id == query["bank_id"])
+    if query.get("kind"):
+        statement = statement.where(Organisation.kind == query["kind"])
+    return _listed(session, statement, Organisation, query, organisation_view)
+
+
+def list_sites(session, query):
+    """A bank's sites, or one of its organisation's, oldest first."""
+    statement = sa.select(Site).where(Site.bank_id == query["bank_id"])
+    if query.get("organisation_id"):
+        statement = statement.where(Site.organisation_id == query["organisation_id"])
+    return _listed(session, statement, Site, query, site_view)
+
+
 def list_users(session, query):
     """Accounts with a grant in the bank (staff and workers; the gateway checked the caller's
     scope over it), oldest first, each showing its grants in that bank."""

@@ -102,6 +102,31 @@ class Site(StrictSchema):
     postcode = fields.String(allow_none=True)
 
 
+class BankList(StrictSchema):
+    items = fields.List(fields.Nested(Bank))
+    next_cursor = fields.String(allow_none=True)
+
+
+class OrganisationQuery(PageQuery):
+    bank_id = Id(required=True)
+    kind = fields.String(load_default=None, validate=validate.OneOf(ORGANISATION_KINDS))
+
+
+class OrganisationList(StrictSchema):
+    items = fields.List(fields.Nested(Organisation))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SiteQuery(PageQuery):
+    bank_id = Id(required=True)
+    organisation_id = Id(load_default=None)
+
+
+class SiteList(StrictSchema):
+    items = fields.List(fields.Nested(Site))
+    next_cursor = fields.String(allow_none=True)
+
+
 class RoleGrant(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     scope_type = fields.String(required=True, validate=validate.OneOf(SCOPE_TYPES))

@@ -6,11 +6,11 @@ from nameko.timer import timer
 
 from chassis import tokens
 from chassis.auth import Actor
-from chassis.errors import Invalid
+from chassis.errors import Forbidden, Invalid
 from chassis.handlers import event_handler
 from chassis.lifecycle import on_start
 from chassis.rpc import domain_rpc
-from chassis.schemas import load_or_invalid
+from chassis.schemas import PageQuery, load_or_invalid
 from chassis.service import StaffbankService
 from identity import credentials, domain, queries, schemas, use_cases
 
@@ -110,6 +110,27 @@ class IdentityService(StaffbankService):
         data = load_or_invalid(schemas.UserCreate(), payload)
         with self.db.unit_of_work() as uow:
             return use_cases.create_user(uow, data)
+
+    @domain_rpc
+    def list_banks(self, query, bank_ids):
+        """The banks among `bank_ids` (a required list; None only for a caller granted on the
+        platform): where the caller holds a grant."""
+        data = load_or_invalid(PageQuery(), query)
+        if bank_ids is not None and not (isinstance(bank_ids, list)
+                                         and all(isinstance(i, str) for i in bank_ids)):
+            raise Forbidden("bank_ids must list the caller's banks")
+        return queries.list_banks(self.db.session, data, bank_ids)
+
+    @domain_rpc
+    def list_organisations(self, query):
+        """A bank's organisations (`bank_id` required: the gateway checked the caller reaches it)."""
+        data = load_or_invalid(schemas.OrganisationQuery(), query)
+        return queries.list_organisations(self.db.session, data)
+
+    @domain_rpc
+    def list_sites(self, query):
+        """A bank's sites (`bank_id` required, as above), or one organisation's."""
+        return queries.list_sites(self.db.session, load_or_invalid(schemas.SiteQuery(), query))
 
     @domain_rpc
     def list_users(self, query):

@@ -6,7 +6,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from chassis import tokens
-from chassis.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from chassis.testing import TEST_SIGNING_KEY
 from identity.service import IdentityService
 
@@ -145,6 +145,33 @@ def test_scope_resolution_walks_the_bank_tree(identity):
     assert identity.resolve_scope("site", site["id"]) == {
         "bank_id": bank["id"], "organisation_id": org["id"], "site_id": site["id"]}
     assert identity.resolve_scope("organisation", "missing") is None
+
+
+def test_the_bank_tree_is_listed_per_bank_and_banks_only_as_asked(identity):
+    north, south = (identity.create_bank({"name": name}) for name in ("North", "South"))
+    trust = identity.create_organisation({"bank_id": north["id"], "name": "Royal", "kind": "trust"})
+    practice = identity.create_organisation({"bank_id": north["id"], "name": "Elm", "kind": "practice"})
+    identity.create_organisation({"bank_id": south["id"], "name": "Far", "kind": "trust"})
+    sites = [identity.create_site({"organisation_id": org["id"], "name": name, "latitude": 53.4,
+                                   "longitude": -2.2})
+             for org, name in ((trust, "Main"), (trust, "Annexe"), (practice, "Surgery"))]
+
+    organisations = identity.list_organisations({"bank_id": north["id"]})["items"]
+    assert [o["name"] for o in organisations] == ["Royal", "Elm"]
+    practices = identity.list_organisations({"bank_id": north["id"], "kind": "practice"})["items"]
+    assert [o["id"] for o in practices] == [practice["id"]]
+    assert identity.list_sites({"bank_id": north["id"]})["items"] == sites
+    assert identity.list_sites({"bank_id": north["id"], "organisation_id": trust["id"]})["items"] == sites[:2]
+    first = identity.list_sites({"bank_id": north["id"], "limit": 2})
+    assert first["items"] == sites[:2]
+    assert identity.list_sites({"bank_id": north["id"], "cursor": first["next_cursor"]})["items"] == sites[2:]
+
+    assert identity.list_banks({}, [south["id"]])["items"] == [south]
+    assert {b["id"] for b in identity.list_banks({}, None)["items"]} >= {north["id"], south["id"]}
+    with pytest.raises(Forbidden):  # a caller's banks are a list, never "anyone" by mistake
+        identity.list_banks({}, "everything")
+    with pytest.raises(Invalid):
+        identity.list_sites({})
 
 
 def test_role_holders_over_a_place_are_told_with_all_their_grants(identity):
