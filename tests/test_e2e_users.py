@@ -48,6 +48,33 @@ def test_a_removed_grant_is_refused_on_the_next_request(api, make_bank):
     assert api.get(f"/v1/users?bank_id={bank_id}", token=deputy_token).status_code == 200
 
 
+def test_a_change_made_through_another_gateway_reaches_this_ones_cache_by_event(api, make_bank, platform):
+    """The gateway keeps callers for PRINCIPAL_CACHE_SECONDS (gateway/caches.py); a change made
+    elsewhere (another gateway replica: here identity's RPC, as that replica would call it) drops the
+    copy as soon as `user.roles_changed` or `user.deactivated` arrives. The copy's age limit is
+    raised to a minute here, so only the event can explain seeing the change."""
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    from gateway.caches import GatewayCaches
+
+    [caches] = [d for d in platform.containers["gateway"].dependencies if isinstance(d, GatewayCaches)]
+    caches.principals.max_age = 60
+    north = make_bank("North")
+    bank_id = north["bank"]["id"]
+    deputy, deputy_token = _account(api, north["bank_admin"], "deputy@example.org",
+                                    ("bank_admin", "bank", bank_id))
+    admin_id = api.get("/v1/me", token=north["bank_admin"]).json()["id"]
+    assert api.get(f"/v1/users?bank_id={bank_id}", token=deputy_token).status_code == 200  # now kept
+
+    with ServiceRpcProxy("identity", platform.configs["identity"]) as identity:
+        identity.set_user_roles(deputy["id"], {"roles": [_grant("leadership", "bank", bank_id)]},
+                                {"user_id": admin_id, "capacities": []})
+        poll(lambda: api.get(f"/v1/users?bank_id={bank_id}", token=deputy_token).status_code == 403,
+             timeout=10)
+        identity.deactivate_user(deputy["id"], {"user_id": admin_id, "capacities": []})
+        poll(lambda: api.get("/v1/me", token=deputy_token).status_code == 401, timeout=10)
+
+
 def test_a_deactivated_accounts_token_is_refused_and_it_cannot_log_in(api, make_bank, worker_payload):
     north = make_bank("North")
     bank_id = north["bank"]["id"]

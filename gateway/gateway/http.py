@@ -249,7 +249,7 @@ def authenticate(service, request):
         user_id = tokens.verify(tokens.signing_key(service.config), token.strip())
     except tokens.InvalidToken as exc:
         raise unauthorized("The token is invalid or expired.") from exc
-    principal = service.identity.get_principal(user_id)
+    principal = service.principal_of(user_id)
     if principal is None:
         raise unauthorized("The token's account no longer exists or has been deactivated.")
     return Principal.from_dict(principal)

@@ -13,9 +13,12 @@ import sqlalchemy as sa
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
+from chassis.config import ConfigError
 from chassis.context import ContextData
+from chassis.handlers import broadcast_handler
 from chassis.rpc import ServiceRpc
 from chassis.service import StaffbankService
+from gateway.caches import GatewayCaches, principal_max_age
 from gateway.http import Route
 from gateway.idempotency import IdempotencyStore
 from gateway.openapi import build_spec
@@ -52,9 +55,29 @@ class GatewayService(IdentityRoutes, ComplianceRoutes, ShiftRoutes, PayrollRoute
     itself = ServiceRpc("gateway")  # `/readyz?deep=0`: a round trip through the broker and back
     idempotency = IdempotencyStore()
     context_data = ContextData()
+    caches = GatewayCaches()  # places and callers, remembered between requests (gateway/caches.py)
+
+    @staticmethod
+    def config_problems(config):
+        try:
+            principal_max_age(config)
+        except ConfigError as exc:
+            return [str(exc)]
+        return []
 
     def resolve_scope(self, kind, resource_id):
-        return getattr(self, SCOPE_OWNERS[kind]).resolve_scope(kind, resource_id)
+        return self.caches.scopes.resolve(
+            kind, resource_id, lambda k, i: getattr(self, SCOPE_OWNERS[k]).resolve_scope(k, i))
+
+    def principal_of(self, user_id):
+        """Who the token's subject is now (a dict), or None: identity's answer, at most
+        PRINCIPAL_CACHE_SECONDS old (gateway/caches.py)."""
+        return self.caches.principals.get(user_id, self.identity.get_principal)
+
+    @broadcast_handler("identity", ("user.roles_changed", "user.deactivated"))
+    def forget_changed_principal(self, event):
+        """Another gateway (or this one) changed an account: its next request asks identity again."""
+        self.caches.principals.forget(event.data["user_id"])
 
     # --- operations ----------------------------------------------------------------
 

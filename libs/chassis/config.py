@@ -109,6 +109,8 @@ def nameko_config(service, **overrides):
         "WEB_SERVER_ADDRESS": f"{env('GATEWAY_HOST', '127.0.0.1')}:{env('GATEWAY_PORT', '8080')}",
         # gateway: a client connection idle (or trickling its request) this long is closed
         "GATEWAY_SOCKET_TIMEOUT_SECONDS": number("GATEWAY_SOCKET_TIMEOUT_SECONDS", 20, kind=float, minimum=1),
+        # gateway: how long a caller's account and grants are remembered (at most 1 s: API.md)
+        "PRINCIPAL_CACHE_SECONDS": number("PRINCIPAL_CACHE_SECONDS", 0.5, kind=float, minimum=0),
         # notifications: email over SMTP, links to the portal, the digest and send retries
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": number("SMTP_PORT", 1025, minimum=1),

@@ -32,6 +32,7 @@ import functools
 import logging
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -252,4 +253,53 @@ class EventHandler(Consumer):
         )
 
 
+class BroadcastHandler(EventHandler):
+    """Every process of a service hears each event (`@broadcast_handler("identity", "user.deactivated")`),
+    for what a process keeps in memory and must drop when a fact changes (the gateway's caches).
+
+    Its queue is the process's own (`<service>.<method>.<random>`, exclusive, deleted with the
+    connection): nothing piles up for a process that is gone. Nothing is retried or dead-lettered:
+    the handler must be cheap and idempotent, and what it keeps must also expire on its own, since
+    an event published while the process was disconnected never reaches it."""
+
+    @property
+    def consumer_name(self):
+        return f"{self.container.service_name}.{self.method_name}.{self._instance}"
+
+    def setup(self):
+        self._instance = uuid.uuid4().hex[:12]
+        name = self.consumer_name
+        self.queue = Queue(
+            name,
+            bindings=[binding(events_exchange(self.source_service), routing_key=event_type)
+                      for event_type in self.event_types],
+            durable=False, exclusive=True, auto_delete=True,
+        )
+        with Connection(self.container.config["AMQP_URI"]) as connection:
+            declare(connection, producer_topology(self.source_service))
+        Consumer.setup(self)
+
+    def handle_message(self, body, message):
+        try:
+            event = self.parse(body)
+        except PoisonMessage as exc:
+            log.error("ignoring a malformed broadcast on %s: %s", self.consumer_name, exc)
+            broker.settle(self.queue_consumer.ack_message, message, "ack")
+            return
+        try:
+            self.container.spawn_worker(
+                self, (event,), {}, context_data=self.unpack_message_headers(message),
+                handle_result=partial(self.handle_result, message, time.perf_counter()))
+        except ContainerBeingKilled:
+            broker.settle(self.queue_consumer.requeue_message, message, "requeue")
+
+    def handle_result(self, message, started, worker_ctx, result=None, exc_info=None):
+        if exc_info is not None:
+            log.error("%s failed on a broadcast (not retried): %s", self.consumer_name, exc_info[1])
+        self._count("ok" if exc_info is None else "failed")
+        broker.settle(self.queue_consumer.ack_message, message, "ack")
+        return result, exc_info
+
+
 event_handler = EventHandler.decorator
+broadcast_handler = BroadcastHandler.decorator

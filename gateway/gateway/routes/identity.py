@@ -97,14 +97,18 @@ class IdentityRoutes:
         """Replace an account's roles (its worker grant stays), under the rules of creating one: the
         account and every grant given lie in the caller's scope; nobody changes their own. A removed
         grant counts for nothing from the next request."""
-        return self.identity.set_user_roles(call.path["id"], call.body, call.actor_dict)
+        changed = self.identity.set_user_roles(call.path["id"], call.body, call.actor_dict)
+        self.caches.principals.forget(call.path["id"])  # this client's next request sees it at once
+        return changed
 
     @route("POST", "/v1/users/{id}/deactivate", roles=("bank_admin",), response=identity_schemas.UserAccount,
            scope=PathRef("id", "user"), tags=["identity"])
     def deactivate_user(self, call):
         """The account can no longer log in and its tokens are refused from the next request; a
         worker's account leaves the bank (status left). Nobody deactivates their own."""
-        return self.identity.deactivate_user(call.path["id"], call.actor_dict)
+        deactivated = self.identity.deactivate_user(call.path["id"], call.actor_dict)
+        self.caches.principals.forget(call.path["id"])
+        return deactivated
 
     @route("POST", "/v1/workers", body=identity_schemas.WorkerRegistration, response=identity_schemas.Worker,
            status=201, idempotent=True, tags=["identity"])
