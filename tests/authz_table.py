@@ -187,6 +187,10 @@ ROWS = [
     R("POST /v1/users", "organisation", pa=201, ba=(201, 201, _F), **BANK_ADMINS,
       body=lambda c: {"email": f"matrix-{c.uid}@example.org", "password": "staff-password-1",
                       "name": "Matrix", "roles": _grant(c)}),
+    R("GET /v1/banks", **EVERYONE, note="each caller's own banks: those it holds a grant in"),
+    *[R(route, "bank", pa=200, **dict.fromkeys(("ba", "rc", "ta", "le", "wo", "ag", "hr"), (200, _F)),
+        query=lambda c: {"bank_id": c.bank}, note="the bank's tree: any grant in the bank reads it")
+      for route in ("GET /v1/organisations", "GET /v1/sites")],
     R("GET /v1/users", "users_list", pa=SEES, ba=(SEES, _F), **BANK_ADMINS,
       query=lambda c: {"bank_id": c.bank, "limit": 500}),
     R("PUT /v1/users/{id}/roles", "user", pa=200, ba=IN_TREE, **BANK_ADMINS,
@@ -279,6 +283,8 @@ ROWS = [
     R("GET /v1/shifts/available", "available", pa=_F, ba=_F, rc=_F, ta=_F, le=_F, wo=(SEES, SEES, BLIND),
       ag=_F, hr=_F, query=lambda c: {"site_id": c.site},
       note="a worker's own search (the platform admin is nobody's worker)"),
+    R("GET /v1/workers/{id}/shifts", "worker", pa=200, ba=IN_TREE, rc=_F, ta=_F, le=_F, wo=AT_A, ag=_F,
+      hr=_F, note="a worker's own shifts and applications: the worker, or its bank's admins"),
     R("GET /v1/shifts/{id}", "worked_shift", pa=200, ba=IN_TREE, **STAFF_AT_A, wo=AT_A, ag=_F, hr=_F,
       note="a worker sees open shifts and its own; W2's worked shift is neither"),
     R("GET /v1/shifts/{id}/steps", "worked_shift", pa=200, ba=IN_TREE, **STAFF_AT_A, **NOT_STAFF),
@@ -286,6 +292,8 @@ ROWS = [
       body=lambda c: {"to": "bank"}),
     R("POST /v1/shifts/{id}/approve", "pending_shift", pa=200, ba=IN_TREE, rc=_F, ta=AT_A, le=_F,
       **NOT_STAFF, body=lambda c: {"reason": "matrix"}),
+    R("POST /v1/shifts/{id}/reject", "pending_shift", pa=200, ba=IN_TREE, rc=_F, ta=AT_A, le=_F,
+      **NOT_STAFF, body=lambda c: {"reason": "matrix"}, note="the approvers of /approve reject"),
     R("POST /v1/shifts/{id}/cascade", "fresh_open_shift", pa=200, ba=IN_TREE, rc=AT_A, ta=AT_A, le=_F,
       **NOT_STAFF, body=lambda c: {"tier": 1}),
     R("POST /v1/shifts/{id}/cancel", "cancellable", pa=200, ba=IN_TREE, rc=AT_A, ta=_F, le=_F,
@@ -307,6 +315,11 @@ ROWS = [
     R("GET /v1/sites/{id}/policy", "site", pa=200, ba=IN_TREE, **STAFF_AT_A, **NOT_STAFF),
     R("POST /v1/priority-groups", "organisation", pa=201, ba=(201, 201, _F), **BANK_ADMINS,
       body=lambda c: {"organisation_id": c.org, "name": f"Matrix {c.uid}", "worker_ids": [c.worker]}),
+    R("GET /v1/priority-groups", "organisation", pa=SEES, ba=(SEES, SEES, BLIND), rc=(SEES, BLIND, BLIND),
+      ta=(SEES, BLIND, BLIND), le=(SEES, BLIND, BLIND), **NOT_STAFF,
+      query=lambda c: {"organisation_id": c.org, "limit": 500},
+      note="staff list their organisations' groups, filtered (no markers here: which groups each sees "
+           "is tests/test_e2e_shift_portal_gaps.py's)"),
 ]
 
 

@@ -14,6 +14,7 @@ WORKER = ("worker",)
 # In which capacities a caller acts over a shift (chassis.auth.Actor; shifts/access.py).
 SITE = {"site": COORDINATORS}
 AS_WORKER = {"worker": WORKER}
+ADMINS = ("bank_admin",)  # a worker's own things are reached through a grant on its bank (API.md)
 
 
 class ShiftRoutes:
@@ -61,6 +62,23 @@ class ShiftRoutes:
     def approve_shift(self, call):
         """Approve what the shift awaits (its rate, its release or its agency cascade), with a reason."""
         return self.shifts.approve_shift(call.path["id"], call.body, call.actor_dict)
+
+    @route("POST", "/v1/shifts/{id}/reject", roles=APPROVERS, body=shift_schemas.ShiftRejection,
+           response=shift_schemas.Shift, scope=PathRef("id", "shift"), capacities={"approver": APPROVERS},
+           tags=["shifts"])
+    def reject_shift(self, call):
+        """Reject what the shift awaits, with a reason: a rate above the card cancels the shift, a
+        release sends it back to draft, an agency cascade request is dropped (409 if it awaits nothing)."""
+        return self.shifts.reject_shift(call.path["id"], call.body, call.actor_dict)
+
+    @route("GET", "/v1/workers/{id}/shifts", roles=WORKER + ADMINS, query=shift_schemas.WorkerShiftQuery,
+           response=shift_schemas.WorkerShiftList, scope=PathRef("id", "worker"),
+           capacities={"admin": ADMINS, **AS_WORKER}, tags=["shifts"])
+    def list_worker_shifts(self, call):
+        """A worker's own shifts: those booked to it (any status) and those it applied to (with
+        applied_at), soonest start first; for the worker itself and its bank's admins."""
+        return self.shifts.list_worker_shifts(call.path["id"], call.query, call.actor_dict,
+                                              call.scope_ids(ADMINS))
 
     @route("POST", "/v1/shifts/{id}/cascade", roles=COORDINATORS + ("timesheet_approver",),
            body=shift_schemas.Cascade, response=shift_schemas.Shift, scope=PathRef("id", "shift"),
@@ -127,6 +145,13 @@ class ShiftRoutes:
     def create_priority_group(self, call):
         """A group of workers an organisation offers its shifts to first."""
         return self.shifts.create_priority_group(call.body)
+
+    @route("GET", "/v1/priority-groups", roles=STAFF_ROLES, query=shift_schemas.PriorityGroupQuery,
+           response=shift_schemas.PriorityGroupList, tags=["shifts"])
+    def list_priority_groups(self, call):
+        """Priority groups of the organisations in the caller's scope (a site's staff: its
+        organisation's), oldest first; `organisation_id` filters (another's: an empty list)."""
+        return self.shifts.list_priority_groups(call.query, call.scope_ids(STAFF_ROLES))
 
     @route("GET", "/v1/rate-violations", roles=("leadership", "bank_admin"),
            query=shift_schemas.RateViolationQuery, response=shift_schemas.RateViolationList,

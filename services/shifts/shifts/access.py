@@ -10,11 +10,15 @@ Two places decide access, each for what only it can know:
     `staff`     any staff role over the shift's site
     `worker`    a worker of the shift's bank (acting for itself)
     `agency`    an agency user of the shift's bank (`actor.agency_ids`: its organisations)
+  and over a worker (`GET /v1/workers/{id}/shifts`):
+    `admin`     bank_admin (or platform_admin) over the worker's bank
+    `worker`    the caller is a worker (which one: `actor.worker_id`)
 - This module: the rules that depend on the shift or the worker, which the gateway cannot see.
 
 Every function raises Forbidden (403), or NotFound (404) where a shift must stay unseen.
 """
 
+from chassis.auth import worker_bank_ids
 from chassis.errors import Forbidden, NotFound
 from shifts import domain
 
@@ -101,3 +105,27 @@ def check_not_approving_own(actor_id, shift, approves):
 def may_cascade_own_unapproved(may_approve, actor_id, shift):
     """An approver's cascade needs no second approval, unless the approver posted the shift."""
     return may_approve and actor_id != shift.created_by
+
+
+def check_decides_approvals(actor):
+    """Rejecting what a shift awaits is an approver's decision at the shift's site, as approving is
+    (the gateway's `approver` capacity). Whoever posted the shift may reject it: refusing one's own
+    posting approves nothing (separation of duties, API.md, is about approving), and a poster who is
+    a coordinator could cancel it anyway."""
+    if not actor.acts_as("approver"):
+        raise Forbidden("only an approver at the shift's site may reject what it awaits")
+
+
+def check_reaches_workers_shifts(actor, scope_ids, worker_id, worker_bank_id):
+    """A worker's own shifts and applications are read by the worker itself, or by an admin whose
+    grants cover the worker's whole bank (as its documents and compliance: API.md "Roles and scope";
+    `scope_ids` the caller's bank_admin grants, None for a platform grant). Another worker's: 404."""
+    if actor.acts_as("worker") and actor.worker_id is not None and actor.worker_id == worker_id:
+        return
+    if actor.acts_as("admin"):
+        if scope_ids is not None and not isinstance(scope_ids, dict):
+            raise Forbidden("no scope: this call acts within the caller's grants and must say which")
+        banks = worker_bank_ids(scope_ids)
+        if banks is None or worker_bank_id in banks:
+            return
+    raise NotFound("no such worker")

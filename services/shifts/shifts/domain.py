@@ -22,12 +22,14 @@ MOVES = {
     "post": ((None,), ("draft", "pending_approval", "open")),
     "publish": (("draft",), ("open", "pending_approval")),  # pending when the site wants approval
     "approve": (("pending_approval",), ("open", "draft")),  # open if a release was asked for
+    "reject": (("pending_approval",), ("draft",)),  # a release refused: back to the poster
     "cascade": (("open", "agency"), ("agency",)),  # to a (higher) agency tier
     "book": (("open", "agency"), ("booked",)),
     "complete": (("booked",), ("completed",)),  # its end has passed
     "cancel": (("draft", "pending_approval", "open", "agency", "booked"), ("cancelled",)),
 }
-MOVED = {"post": "posted", "publish": "published", "approve": "approved", "cascade": "cascaded",
+MOVED = {"post": "posted", "publish": "published", "approve": "approved", "reject": "rejected",
+         "cascade": "cascaded",
          "book": "booked", "complete": "completed", "cancel": "cancelled"}
 STATUSES = ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")
 TRANSITIONS = {status: {to for starts, ends in MOVES.values() if status in starts for to in ends}
@@ -160,6 +162,39 @@ def approval(status, violation_pending, awaited):
     if not approves:
         raise Conflict(f"a {status} shift has nothing awaiting approval")
     return Approval(approves, move_name)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """What rejecting a shift does now: which parts it refuses, and the move it makes."""
+
+    rejects: tuple  # of "rate", "release", "cascade"
+    move: str | None  # "cancel" (a refused rate), "reject" (a refused release: back to draft), or None
+
+
+def rejection(status, violation_pending, awaited):
+    """Reject whatever the shift awaits, as `approval` would approve it (a decision where API.md is
+    silent):
+
+    - a pending rate violation: the shift is cancelled (it may not run at that rate, and a rate is
+      fixed when posted: the poster posts again at another), with any release or cascade it
+      awaited. A completed shift's rate cannot be rejected: the cover was worked (approve it);
+    - a release awaiting approval (no violation): the shift goes back to `draft`;
+    - an agency cascade awaiting approval: the request is dropped; the shift stays open to the bank.
+
+    Conflict when it awaits nothing."""
+    if violation_pending and status != "cancelled":
+        if status == "completed":
+            raise Conflict("a completed shift was worked: its rate can be approved, not rejected")
+        parts = ("rate",)
+        if awaited is not None:
+            parts += ("cascade",) if awaited.is_cascade else ("release",)
+        return Rejection(parts, "cancel")
+    if status == "pending_approval":
+        return Rejection(("release",), "reject")
+    if awaited is not None and awaited.is_cascade and status in BOOKABLE:
+        return Rejection(("cascade",), None)
+    raise Conflict(f"a {status} shift has nothing awaiting approval to reject")
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,12 @@ class Shift(Base):
     approved_by: Mapped[str | None] = mapped_column(String(36))
     approval_reason: Mapped[str | None] = mapped_column(String(1000))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why a rate above the card is needed, as the poster said (optional), and who refused the rate
+    # (POST /v1/shifts/{id}/reject, or a cancellation withdrawing it unapproved), why and when.
+    justification: Mapped[str | None] = mapped_column(String(500))
+    rejected_by: Mapped[str | None] = mapped_column(String(36))
+    rejection_reason: Mapped[str | None] = mapped_column(String(1000))
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     instant_book: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     # Release: who may see and take it now, and what was asked for while it waited.
@@ -106,7 +112,7 @@ class Shift(Base):
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     booked_by: Mapped[str | None] = mapped_column(String(36))
     cancellation_reason: Mapped[str | None] = mapped_column(String(1000))
-    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # site | worker
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # site | worker (a rejected rate: site)
     late_cancellation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     retrospective: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_by: Mapped[str | None] = mapped_column(String(36))

@@ -8,9 +8,20 @@ import sqlalchemy as sa
 from chassis.errors import NotFound
 from chassis.pagination import paginate
 from shifts import domain, schemas
-from shifts.models import AgencyTier, Application, PriorityGroupMember, Shift, ShiftStep, Site, SitePolicy
+from shifts.models import (
+    AgencyTier,
+    Application,
+    PriorityGroup,
+    PriorityGroupMember,
+    Shift,
+    ShiftStep,
+    Site,
+    SitePolicy,
+)
 
 shift_schema = schemas.Shift()
+worker_shift_schema = schemas.WorkerShift()
+priority_group_schema = schemas.PriorityGroup()
 application_schema = schemas.ApplicationSchema()
 violation_schema = schemas.RateViolation()
 policy_schema = schemas.Policy()
@@ -74,6 +85,41 @@ def priority_members(session, group_id):
                                      .where(PriorityGroupMember.group_id == group_id)))
 
 
+def organisations_of_sites(session, site_ids):
+    """{site id: its organisation id} for the sites shifts knows of (the others: ask identity)."""
+    if not site_ids:
+        return {}
+    return dict(session.execute(sa.select(Site.id, Site.organisation_id).where(Site.id.in_(site_ids))).all())
+
+
+def list_priority_groups(session, query, scope_ids, site_organisations):
+    """Priority groups of the organisations the caller's grants reach, oldest first: a grant on a
+    bank reaches its organisations' groups, one on an organisation its own, and one on a site the
+    groups of the site's organisation (`site_organisations`: their ids), which its shifts are offered
+    to first. `scope_ids` None: unrestricted (a platform grant)."""
+    statement = sa.select(PriorityGroup)
+    if scope_ids is not None:
+        statement = statement.where(sa.or_(
+            PriorityGroup.bank_id.in_(scope_ids.get("bank") or [""]),
+            PriorityGroup.organisation_id.in_([*(scope_ids.get("organisation") or []),
+                                               *site_organisations] or [""]),
+        ))
+    if query.get("organisation_id"):
+        statement = statement.where(PriorityGroup.organisation_id == query["organisation_id"])
+    rows, next_cursor = paginate(session, statement, PriorityGroup.created_at, PriorityGroup.id,
+                                 query["limit"], query.get("cursor"))
+    members = {}
+    if rows:
+        for group_id, worker_id in session.execute(
+                sa.select(PriorityGroupMember.group_id, PriorityGroupMember.worker_id)
+                .where(PriorityGroupMember.group_id.in_([g.id for g in rows]))
+                .order_by(PriorityGroupMember.worker_id)).all():
+            members.setdefault(group_id, []).append(worker_id)
+    return {"items": [priority_group_schema.dump({
+        "id": g.id, "organisation_id": g.organisation_id, "bank_id": g.bank_id, "name": g.name,
+        "worker_ids": members.get(g.id, [])}) for g in rows], "next_cursor": next_cursor}
+
+
 def release_of(session, shift):
     return domain.Release(shift.release_stage, priority_members(session, shift.priority_group_id),
                           shift.priority_until, shift.agency_tier)
@@ -127,14 +173,19 @@ def list_shifts(session, query, scope_ids):
 
 
 def _violation_view(shift):
-    approved = shift.violation_status == "approved"
+    """`reason`: the approver's when approved, the rejecter's when rejected (API.md's one `reason`);
+    `justification`: the poster's; `rejected_by`/`rejected_at` beside `approved_by`/`approved_at`."""
+    approved, rejected = shift.violation_status == "approved", shift.violation_status == "rejected"
     return violation_schema.dump({
         "shift_id": shift.id, "site_id": shift.site_id, "organisation_id": shift.organisation_id,
         "staff_type": shift.staff_type, "grade": shift.grade, "hourly_rate": shift.hourly_rate,
         "standard_rate": shift.standard_rate, "status": shift.violation_status,
         "approved_by": shift.approved_by if approved else None,
-        "reason": shift.approval_reason if approved else None,
+        "reason": shift.approval_reason if approved else shift.rejection_reason if rejected else None,
         "approved_at": shift.approved_at if approved else None,
+        "justification": shift.justification,
+        "rejected_by": shift.rejected_by if rejected else None,
+        "rejected_at": shift.rejected_at if rejected else None,
     })
 
 
@@ -143,6 +194,33 @@ def list_rate_violations(session, query, scope_ids):
     if query.get("bank_id"):
         statement = statement.where(Shift.bank_id == query["bank_id"])
     return _page(session, statement, query, view=_violation_view)
+
+
+def list_worker_shifts(session, worker_id, query):
+    """The shifts booked to the worker (any status, also cancelled or completed) and those it
+    applied to, by start (soonest first, then id; the cursor follows that order), each with
+    `applied_at` (null if it never applied). Another worker booked on a shift it applied to is not
+    named (`worker_id` null)."""
+    applied = sa.select(Application.shift_id).where(Application.worker_id == worker_id)
+    statement = sa.select(Shift).where(sa.or_(Shift.worker_id == worker_id, Shift.id.in_(applied)))
+    if query.get("status"):
+        statement = statement.where(Shift.status == query["status"])
+    if query.get("from_"):
+        statement = statement.where(Shift.starts_at >= query["from_"])
+    if query.get("to"):
+        statement = statement.where(Shift.starts_at < query["to"])
+    rows, next_cursor = paginate(session, statement, Shift.starts_at, Shift.id, query["limit"],
+                                 query.get("cursor"))
+    applied_at = dict(session.execute(sa.select(Application.shift_id, Application.created_at).where(
+        Application.worker_id == worker_id, Application.shift_id.in_([s.id for s in rows] or [""]))).all())
+
+    def view(shift):
+        columns = {c.key: getattr(shift, c.key) for c in Shift.__table__.columns}
+        booked_to = shift.worker_id if shift.worker_id == worker_id else None
+        return worker_shift_schema.dump({**columns, "applied_at": applied_at.get(shift.id),
+                                         "worker_id": booked_to})
+
+    return {"items": [view(s) for s in rows], "next_cursor": next_cursor}
 
 
 def list_applications(session, shift_id, limit, cursor=None):

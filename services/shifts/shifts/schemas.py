@@ -34,9 +34,15 @@ class ShiftCreate(StrictSchema):
     instant_book = StrictBool(load_default=False)
     publish = fields.Nested(Publish, load_default=None, allow_none=True)
     worker_id = Id(load_default=None, allow_none=True)
+    justification = Text(max_length=500, load_default=None, allow_none=True, metadata={
+        "description": "why a rate above the card is needed (shown to approvers and on rate violations)"})
 
 
 class Approval(StrictSchema):
+    reason = Text(max_length=1000, required=True)
+
+
+class ShiftRejection(StrictSchema):
     reason = Text(max_length=1000, required=True)
 
 
@@ -71,6 +77,9 @@ class Shift(StrictSchema):
     violation_status = fields.String(allow_none=True)
     approved_by = fields.String(allow_none=True)
     approval_reason = fields.String(allow_none=True)
+    justification = fields.String(allow_none=True)
+    rejected_by = fields.String(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
     instant_book = fields.Boolean()
     release_stage = fields.String(allow_none=True)
     priority_group_id = fields.String(allow_none=True)
@@ -89,6 +98,28 @@ class Shift(StrictSchema):
 class ShiftList(StrictSchema):
     items = fields.List(fields.Nested(Shift))
     next_cursor = fields.String(allow_none=True)
+
+
+class WorkerShift(Shift):
+    """A shift in a worker's own list: booked to it, or applied to (`applied_at`, else null).
+    `worker_id` is this worker's id or null: another worker booked on a shift it applied to is
+    never named."""
+
+    applied_at = fields.DateTime(allow_none=True)
+
+
+class WorkerShiftList(StrictSchema):
+    items = fields.List(fields.Nested(WorkerShift))
+    next_cursor = fields.String(allow_none=True)
+
+
+STATUSES = ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")
+
+
+class WorkerShiftQuery(PageQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    from_ = fields.AwareDateTime(data_key="from", load_default=None, validate=plausible_time)
+    to = fields.AwareDateTime(load_default=None, validate=plausible_time)
 
 
 class ShiftQuery(PageQuery):
@@ -140,6 +171,15 @@ class PriorityGroup(StrictSchema):
     worker_ids = fields.List(fields.String())
 
 
+class PriorityGroupList(StrictSchema):
+    items = fields.List(fields.Nested(PriorityGroup))
+    next_cursor = fields.String(allow_none=True)
+
+
+class PriorityGroupQuery(PageQuery):
+    organisation_id = Id(load_default=None)
+
+
 class ApplicationSchema(StrictSchema):
     id = fields.String()
     shift_id = fields.String()
@@ -164,6 +204,9 @@ class RateViolation(StrictSchema):
     approved_by = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
+    justification = fields.String(allow_none=True)
+    rejected_by = fields.String(allow_none=True)
+    rejected_at = fields.DateTime(allow_none=True)
 
 
 class RateViolationList(StrictSchema):

@@ -96,6 +96,15 @@ class ShiftsService(StaffbankService):
             return use_cases.approve_shift(uow, shift_id, data["reason"], actor.user_id, now())
 
     @domain_rpc
+    def reject_shift(self, shift_id, payload, actor):
+        """Refuse what the shift awaits (domain.rejection): its rate, its release or its cascade."""
+        actor = Actor.from_dict(actor)
+        access.check_decides_approvals(actor)
+        data = load_or_invalid(schemas.ShiftRejection(), payload)
+        with self.db.unit_of_work() as uow:
+            return use_cases.reject_shift(uow, shift_id, data["reason"], actor.user_id, now())
+
+    @domain_rpc
     def cascade_shift(self, shift_id, payload, actor):
         actor = Actor.from_dict(actor)
         data = load_or_invalid(schemas.Cascade(), payload)
@@ -174,6 +183,39 @@ class ShiftsService(StaffbankService):
     def list_shifts(self, query, scope_ids):
         data = load_or_invalid(schemas.ShiftQuery(), query)
         return queries.list_shifts(self.db.session, data, scope_ids)
+
+    @domain_rpc
+    def list_worker_shifts(self, worker_id, query, actor, scope_ids):
+        """A worker's own shifts: booked to it or applied to (queries.list_worker_shifts), for the
+        worker itself or its bank's admins (access.check_reaches_workers_shifts)."""
+        actor = Actor.from_dict(actor)
+        if not isinstance(worker_id, str):
+            raise NotFound("no such worker")
+        bank_id = None
+        if actor.acts_as("admin"):
+            try:
+                bank_id = self.identity.get_worker(worker_id)["bank_id"]
+            except NotFound:
+                raise NotFound("no such worker") from None
+        access.check_reaches_workers_shifts(actor, scope_ids, worker_id, bank_id)
+        data = load_or_invalid(schemas.WorkerShiftQuery(), query)
+        return queries.list_worker_shifts(self.db.session, worker_id, data)
+
+    @domain_rpc
+    def list_priority_groups(self, query, scope_ids):
+        """Priority groups of the organisations the caller's staff grants reach (`scope_ids`, None
+        for a platform grant): a site's staff see its organisation's groups."""
+        if scope_ids is not None and not isinstance(scope_ids, dict):
+            raise Forbidden("no scope: this call lists within the caller's grants and must say which")
+        data = load_or_invalid(schemas.PriorityGroupQuery(), query)
+        site_ids = sorted((scope_ids or {}).get("site") or [])
+        known = queries.organisations_of_sites(self.db.session, site_ids)
+        for site_id in site_ids:
+            if site_id not in known:  # a site shifts has not heard of yet: identity knows it
+                site = self.identity.get_site(site_id)
+                if site is not None:
+                    known[site_id] = site["organisation_id"]
+        return queries.list_priority_groups(self.db.session, data, scope_ids, sorted(set(known.values())))
 
     @domain_rpc
     def list_agency_shifts(self, query, actor):

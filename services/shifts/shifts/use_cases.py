@@ -157,6 +157,7 @@ def post_shift(uow, data, site, standard, actor_id, at):
         hourly_rate=hourly_rate, standard_rate=Decimal(standard["rate"]), rate_band=standard["band"],
         rate_violation=violation, violation_status="pending" if violation else None,
         instant_book=data["instant_book"], retrospective=retrospective, created_by=actor_id,
+        justification=data.get("justification"),
         status=None, release_stage="bank" if retrospective else None,
     )
     _move(shift, "post", domain.status_after_posting(violation, release, policy, retrospective))
@@ -207,6 +208,29 @@ def approve_shift(uow, shift_id, reason, actor_id, at):
     return shift_view(shift)
 
 
+def reject_shift(uow, shift_id, reason, actor_id, at):
+    """Refuse what the shift awaits (domain.rejection): a rate cancels the shift (the site's side
+    cancels: `shift.cancelled` with cancelled_by "site"), a release sends it back to draft, a
+    cascade request is dropped. Whoever posted the shift may refuse its own posting (refusing is
+    no self-approval: the poster could cancel it anyway)."""
+    shift = _locked(uow.session, shift_id)
+    plan = domain.rejection(shift.status, shift.violation_status == "pending", shift.awaited)
+    if "rate" in plan.rejects:
+        _reject_rate(shift, reason, actor_id, at)
+    _step(uow, shift, "rejected", actor_id, reason=reason, rejected=list(plan.rejects))
+    if plan.move == "cancel":
+        _cancel(uow, shift, reason, "site", actor_id, at)
+    elif plan.move == "reject":
+        _move(shift, "reject", "draft")
+    shift.awaited = None
+    return shift_view(shift)
+
+
+def _reject_rate(shift, reason, actor_id, at):
+    shift.violation_status = "rejected"
+    shift.rejected_by, shift.rejection_reason, shift.rejected_at = actor_id, reason, at
+
+
 def cascade_shift(uow, shift_id, tier, may_approve, actor_id, at):
     """Cascade to agency tier N, or record the request for an approver; the shift stays open
     to the bank (or to the agencies it reached) meanwhile."""
@@ -227,15 +251,19 @@ def cascade_shift(uow, shift_id, tier, may_approve, actor_id, at):
 
 def cancel_shift(uow, shift_id, reason, side, actor_id, at):
     shift = _locked(uow.session, shift_id)
+    _cancel(uow, shift, reason, side, actor_id, at)
+    return shift_view(shift)
+
+
+def _cancel(uow, shift, reason, side, actor_id, at):
     late = shift.status == "booked" and domain.is_late_cancellation(shift.starts_at, at)
     _move(shift, "cancel", "cancelled")
     shift.late_cancellation, shift.cancellation_reason, shift.cancelled_by = late, reason, side
     shift.awaited = None
     if shift.violation_status == "pending":
-        shift.violation_status = "rejected"  # withdrawn unapproved: the breach never happened
+        _reject_rate(shift, reason, actor_id, at)  # withdrawn unapproved: the breach never happened
     _step(uow, shift, "cancelled", actor_id, side=side, late=late)
     _event(uow, "shift.cancelled", shift, reason=reason, cancelled_by=side, late=late)
-    return shift_view(shift)
 
 
 # --- booking ---------------------------------------------------------------------------

@@ -117,3 +117,26 @@ def test_approval_approves_whatever_the_shift_awaits():
     with pytest.raises(Conflict):
         domain.approval("open", False, None)
     assert domain.AwaitedRelease.from_json(cascade.to_json()) == cascade
+
+
+def test_rejection_refuses_whatever_the_shift_awaits():
+    bank = domain.AwaitedRelease("bank")
+    cascade = domain.AwaitedRelease("agency", tier=1)
+    # a rate above the card: the shift is cancelled, with whatever release it waited with
+    assert domain.rejection("pending_approval", True, bank) == domain.Rejection(("rate", "release"), "cancel")
+    assert domain.rejection("pending_approval", True, None) == domain.Rejection(("rate",), "cancel")
+    assert domain.rejection("booked", True, None) == domain.Rejection(("rate",), "cancel")  # retrospective
+    with pytest.raises(Conflict, match="approved, not rejected"):
+        domain.rejection("completed", True, None)  # worked: there is nothing left to cancel
+    # a release the site wants approved: back to the poster as a draft
+    assert domain.rejection("pending_approval", False, bank) == domain.Rejection(("release",), "reject")
+    assert domain.move("reject", "pending_approval", "draft") == "draft"
+    # an agency cascade: the request is dropped, the shift stays where it is
+    assert domain.rejection("open", False, cascade) == domain.Rejection(("cascade",), None)
+    assert domain.rejection("agency", False, cascade) == domain.Rejection(("cascade",), None)
+    # nothing awaiting: a conflict, whatever the status
+    for status, violation, awaited in (("open", False, None), ("draft", False, None), ("booked", False, None),
+                                       ("cancelled", True, None), ("completed", False, None),
+                                       ("booked", False, cascade)):
+        with pytest.raises(Conflict, match="nothing awaiting approval"):
+            domain.rejection(status, violation, awaited)

@@ -18,6 +18,7 @@ from shifts.service import ShiftsService
 
 BANK, ORG, SITE = "bank-1", "org-1", "site-1"
 SITES = {SITE: {"id": SITE, "organisation_id": ORG, "bank_id": BANK, "latitude": 53.48, "longitude": -2.24}}
+ORGS = {ORG: BANK}  # organisation id -> its bank
 WORKERS = {}
 INELIGIBLE = {}  # worker id -> compliance reasons
 STANDARD_RATE = "40.00"
@@ -38,7 +39,8 @@ class StandInIdentity:
 
     @rpc
     def resolve_scope(self, kind, resource_id):
-        return {"bank_id": BANK, "organisation_id": ORG} if resource_id == ORG else None
+        bank_id = ORGS.get(resource_id)
+        return {"bank_id": bank_id, "organisation_id": resource_id} if bank_id else None
 
     @rpc
     def banks_of_workers(self, worker_ids):
@@ -243,3 +245,173 @@ def test_a_priority_window_shows_the_shift_to_its_group_only_then_to_the_bank(sh
     assert available(other) == [shift["id"]]
     with pytest.raises(Forbidden):
         shifts.available_shifts({}, SITE_ACTOR)  # staff have no available shifts
+
+
+# --- issue 20: rejecting what a shift awaits, a worker's own shifts, priority groups listed ------
+
+def outbox(shifts_config, event_type):
+    with engine_for(shifts_config["DB_URL"]).connect() as conn:
+        return [row.envelope["data"] for row in conn.execute(
+            sa.text("SELECT envelope FROM outbox WHERE event_type = :type ORDER BY id"),
+            {"type": event_type})]
+
+
+def test_rejecting_a_rate_cancels_the_shift_and_keeps_who_rejected_it_and_why(shifts, shifts_config):
+    posted = shifts.post_shift(shift_body(hourly_rate="55.00", publish={"to": "bank"},
+                                          justification="  nobody comes at the card rate  "), SITE_ACTOR)
+    assert (posted["status"], posted["justification"]) == (
+        "pending_approval", "nobody comes at the card rate")
+    with pytest.raises(Invalid):
+        shifts.reject_shift(posted["id"], {}, APPROVER)  # a reason is required
+    with pytest.raises(Forbidden):
+        shifts.reject_shift(posted["id"], {"reason": "too dear"}, SITE_ACTOR)  # not an approver
+    with pytest.raises(Forbidden):
+        shifts.reject_shift(posted["id"], {"reason": "too dear"}, None)
+    rejected = shifts.reject_shift(posted["id"], {"reason": "too dear"}, APPROVER)
+    assert (rejected["status"], rejected["violation_status"], rejected["cancelled_by"]) == (
+        "cancelled", "rejected", "site")
+    assert (rejected["rejected_by"], rejected["rejection_reason"], rejected["cancellation_reason"]) == (
+        "approver", "too dear", "too dear")
+    assert rejected["approved_by"] is None and rejected["release_stage"] is None
+    assert steps(shifts, posted["id"]) == ["posted", "rejected", "cancelled"]
+    [cancelled] = outbox(shifts_config, "shift.cancelled")
+    assert (cancelled["shift_id"], cancelled["cancelled_by"], cancelled["reason"], cancelled["late"]) == (
+        posted["id"], "site", "too dear", False)
+    assert outbox(shifts_config, "shift.published") == []  # it never opened
+    [violation] = shifts.list_rate_violations({}, None)["items"]
+    assert (violation["status"], violation["reason"], violation["rejected_by"], violation["approved_by"]) == (
+        "rejected", "too dear", "approver", None)
+    assert violation["justification"] == "nobody comes at the card rate" and violation["rejected_at"]
+    with pytest.raises(Conflict, match="nothing awaiting approval"):
+        shifts.reject_shift(posted["id"], {"reason": "again"}, APPROVER)
+
+    # A violation withdrawn by cancelling it says so too: who, why, when.
+    withdrawn = shifts.post_shift(shift_body(days=3, hourly_rate="55.00"), SITE_ACTOR)
+    shifts.cancel_shift(withdrawn["id"], {"reason": "not needed"}, SITE_ACTOR)
+    by_shift = {v["shift_id"]: v for v in shifts.list_rate_violations({}, None)["items"]}
+    assert (by_shift[withdrawn["id"]]["reason"], by_shift[withdrawn["id"]]["rejected_by"]) == (
+        "not needed", "coordinator")
+    assert by_shift[withdrawn["id"]]["justification"] is None
+    # an approved one keeps the approver's reason
+    approved = shifts.post_shift(shift_body(days=4, hourly_rate="55.00"), SITE_ACTOR)
+    shifts.approve_shift(approved["id"], {"reason": "winter"}, APPROVER)
+    by_shift = {v["shift_id"]: v for v in shifts.list_rate_violations({}, None)["items"]}
+    assert (by_shift[approved["id"]]["reason"], by_shift[approved["id"]]["rejected_by"]) == ("winter", None)
+
+
+def test_whoever_posted_a_shift_may_reject_it_though_not_approve_it(shifts):
+    poster = actor("poster", "site", "approver", "staff")
+    posted = shifts.post_shift(shift_body(hourly_rate="55.00"), poster)
+    with pytest.raises(Forbidden):
+        shifts.approve_shift(posted["id"], {"reason": "mine"}, poster)
+    assert shifts.reject_shift(posted["id"], {"reason": "my mistake"}, poster)["status"] == "cancelled"
+
+
+def test_rejecting_a_release_sends_the_shift_back_to_draft(shifts):
+    shifts.put_policy(SITE, {"approval_before_release": True})
+    posted = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+    assert posted["status"] == "pending_approval"
+    rejected = shifts.reject_shift(posted["id"], {"reason": "use the priority group"}, APPROVER)
+    assert (rejected["status"], rejected["release_stage"], rejected["violation_status"]) == (
+        "draft", None, None)
+    assert rejected["rejection_reason"] is None  # the rate was never in question
+    assert steps(shifts, posted["id"]) == ["posted", "rejected"]
+    with pytest.raises(Conflict, match="nothing awaiting approval"):
+        shifts.reject_shift(posted["id"], {"reason": "again"}, APPROVER)
+    again = shifts.publish_shift(posted["id"], {"to": "bank"}, SITE_ACTOR)  # the poster may try again
+    assert again["status"] == "pending_approval"
+
+
+def test_rejecting_a_cascade_drops_the_request_and_the_shift_stays_open(shifts, shifts_config):
+    posted = shifts.post_shift(shift_body(publish={"to": "bank"}), SITE_ACTOR)
+    shifts.cascade_shift(posted["id"], {"tier": 1}, SITE_ACTOR)
+    rejected = shifts.reject_shift(posted["id"], {"reason": "the bank will fill it"}, APPROVER)
+    assert (rejected["status"], rejected["release_stage"], rejected["agency_tier"]) == ("open", "bank", None)
+    with engine_for(shifts_config["DB_URL"]).connect() as conn:
+        assert conn.execute(sa.text("SELECT awaited_release FROM shifts")).scalar() is None
+    with pytest.raises(Conflict, match="nothing awaiting approval"):
+        shifts.approve_shift(posted["id"], {"reason": "no"}, APPROVER)
+    assert outbox(shifts_config, "shift.cascaded") == []
+    assert steps(shifts, posted["id"]) == [
+        "posted", "released to bank", "cascade awaits approval", "rejected"]
+
+
+def test_a_workers_own_shifts_booked_and_applied_to_soonest_first(shifts):
+    me, other = worker("me"), worker("other")
+    as_me = actor("user-me", "worker", worker_id=me)
+    booked = shifts.post_shift(shift_body(days=5, publish={"to": "bank"}), SITE_ACTOR)
+    lost = shifts.post_shift(shift_body(days=3, publish={"to": "bank"}), SITE_ACTOR)
+    waiting = shifts.post_shift(shift_body(days=7, publish={"to": "bank"}), SITE_ACTOR)
+    unrelated = shifts.post_shift(shift_body(days=9, publish={"to": "bank"}), SITE_ACTOR)
+    shifts.book_shift(booked["id"], {"worker_id": me}, SITE_ACTOR)
+    for shift in (lost, waiting):
+        shifts.apply(shift["id"], as_me)
+    shifts.book_shift(lost["id"], {"worker_id": other}, SITE_ACTOR)
+
+    mine = shifts.list_worker_shifts(me, {}, as_me, None)
+    assert [s["id"] for s in mine["items"]] == [lost["id"], booked["id"], waiting["id"]]
+    assert unrelated["id"] not in [s["id"] for s in mine["items"]] and mine["next_cursor"] is None
+    by_id = {s["id"]: s for s in mine["items"]}
+    assert by_id[booked["id"]]["applied_at"] is None and by_id[booked["id"]]["worker_id"] == me
+    assert by_id[waiting["id"]]["applied_at"] and by_id[waiting["id"]]["status"] == "open"
+    # booked to another worker: the outcome shows, the other worker is not named
+    assert (by_id[lost["id"]]["status"], by_id[lost["id"]]["worker_id"]) == ("booked", None)
+
+    def ids(query, caller=as_me, scope_ids=None):
+        return [s["id"] for s in shifts.list_worker_shifts(me, query, caller, scope_ids)["items"]]
+
+    assert ids({"status": "booked"}) == [lost["id"], booked["id"]]
+    assert ids({"from": booked["starts_at"]}) == [booked["id"], waiting["id"]]
+    assert ids({"to": booked["starts_at"]}) == [lost["id"]]
+    first = shifts.list_worker_shifts(me, {"limit": 2}, as_me, None)
+    assert [s["id"] for s in first["items"]] == [lost["id"], booked["id"]]
+    assert ids({"limit": 2, "cursor": first["next_cursor"]}) == [waiting["id"]]
+    with pytest.raises(Invalid):
+        ids({"status": "lost"})
+    # its bank's admins see it too; another worker, an admin of another bank, nobody: no
+    admin = actor("admin", "admin")
+    assert ids({}, admin, {"bank": [BANK], "organisation": [], "site": []}) == ids({})
+    assert ids({}, admin, None) == ids({})  # a platform grant
+    with pytest.raises(NotFound):
+        ids({}, admin, {"bank": ["bank-2"], "organisation": [ORG], "site": [SITE]})
+    with pytest.raises(NotFound):
+        ids({}, actor("user-other", "worker", worker_id=other))
+    with pytest.raises(NotFound):
+        ids({}, SITE_ACTOR)
+    with pytest.raises(Forbidden):
+        ids({}, None)
+    with pytest.raises(NotFound):
+        shifts.list_worker_shifts("nobody", {}, admin, None)
+
+
+def test_priority_groups_are_listed_to_staff_of_their_organisation(shifts):
+    ORGS["org-2"] = BANK
+    ORGS["org-south"] = "bank-2"
+    try:
+        here = shifts.create_priority_group({"organisation_id": ORG, "name": "Regulars",
+                                             "worker_ids": [worker("b"), worker("a")]})
+        there = shifts.create_priority_group({"organisation_id": "org-2", "name": "Others", "worker_ids": []})
+        south = shifts.create_priority_group({"organisation_id": "org-south", "name": "South",
+                                              "worker_ids": [worker("s", bank_id="bank-2")]})
+    finally:
+        del ORGS["org-2"], ORGS["org-south"]
+
+    def names(scope_ids, **query):
+        return [g["name"] for g in shifts.list_priority_groups(query, scope_ids)["items"]]
+
+    assert names(None) == ["Regulars", "Others", "South"]  # a platform grant: oldest first
+    assert names({"bank": [BANK], "organisation": [], "site": []}) == ["Regulars", "Others"]
+    assert names({"bank": [], "organisation": [ORG], "site": []}) == ["Regulars"]
+    assert names({"bank": [], "organisation": [], "site": [SITE]}) == ["Regulars"]  # its organisation's
+    assert names({"bank": [], "organisation": [], "site": ["nowhere"]}) == []
+    assert names({"bank": [], "organisation": [], "site": []}) == []
+    assert names({"bank": [BANK], "organisation": [], "site": []}, organisation_id="org-2") == ["Others"]
+    assert names({"bank": [], "organisation": [ORG], "site": []}, organisation_id="org-2") == []
+    [group] = shifts.list_priority_groups({"organisation_id": ORG}, None)["items"]
+    assert group == {**here, "worker_ids": ["a", "b"]} and there["id"] != south["id"]
+    page = shifts.list_priority_groups({"limit": 1}, None)
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    with pytest.raises(RemoteError, match="scope_ids"):
+        shifts.list_priority_groups({})
+    with pytest.raises(Forbidden):
+        shifts.list_priority_groups({}, "everything")
