@@ -180,11 +180,13 @@ def hospital(api, make_bank):
 
 @pytest.fixture
 def active_worker(api, worker_payload, platform):
-    """active_worker(bank ctx, email) -> (worker, token), fully compliant and active."""
+    """active_worker(bank ctx, email, **registration overrides) -> (worker, token), fully compliant
+    and active."""
 
-    def make(ctx, email):
+    def make(ctx, email, **overrides):
         worker = api.created("/v1/workers", worker_payload(ctx["bank"]["id"], email=email,
-                                                           registration_number=email.split("@")[0]))
+                                                           registration_number=email.split("@")[0],
+                                                           **overrides))
         token = api.token(email, "worker-password-1")
         for kind in KINDS:
             expires_on = (date.today() + timedelta(days=365)).isoformat()

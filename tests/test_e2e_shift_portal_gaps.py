@@ -12,6 +12,11 @@
   nothing awaiting: 409. Decided: whoever posted a shift MAY reject it. API.md's separation of duties
   is about approving (nobody waves their own rate or cascade through); refusing one's own posting
   approves nothing, and the poster could cancel the shift anyway.
+- `GET /v1/shifts/{id}/applications` items carry `match`: how matching ranks each applicant among the
+  page's applicants (as it ranks whom to tell: worked there, least offered lately, nearest), null for
+  one matching would not offer the shift to now.
+- A shift says what `awaiting` an approver (its rate, a release, an agency cascade), and
+  `GET /v1/shifts?awaiting=true` is the approvers' queue.
 - `POST /v1/shifts` takes an optional `justification` (1..500 characters, stripped): why a rate above
   the card is needed; it is on the shift and on `GET /v1/rate-violations` items, which also give the
   `reason` of a rejected rate (and `rejected_by`, `rejected_at`).
@@ -182,6 +187,10 @@ def test_rejecting_a_rate_above_the_card_cancels_the_shift_and_says_who_and_why(
         justification="  Nobody takes nights at the card rate  "), token=ctx["coordinator"])
     assert (above["status"], above["justification"]) == ("pending_approval",
                                                          "Nobody takes nights at the card rate")
+    # what waits for an approver is said on the shift, and the approvers' queue is one filter
+    assert above["awaiting"] == {"rate": True, "release": "bank", "priority_group_id": None, "tier": None}
+    queue = _ok(api.get("/v1/shifts", params={"awaiting": "true"}, token=ctx["bank_admin"]))["items"]
+    assert [s["id"] for s in queue] == [above["id"]]
     assert _ok(api.get(f"/v1/shifts/{above['id']}", token=ctx["coordinator"]))["justification"] == (
         "Nobody takes nights at the card rate")
     path = f"/v1/shifts/{above['id']}/reject"
@@ -223,6 +232,10 @@ def test_rejecting_a_rate_above_the_card_cancels_the_shift_and_says_who_and_why(
     at_card = api.created("/v1/shifts", shift_body(ctx, day_at(6), publish={"to": "bank"}),
                           token=ctx["coordinator"])
     assert at_card["justification"] is None and at_card["rate_violation"] is False
+    assert at_card["awaiting"] is None and rejected["awaiting"] is None
+    assert _ok(api.get("/v1/shifts", params={"awaiting": "true"}, token=ctx["bank_admin"]))["items"] == []
+    assert {s["id"] for s in _ok(api.get("/v1/shifts", params={"awaiting": "false"},
+                                         token=ctx["bank_admin"]))["items"]} == {above["id"], at_card["id"]}
     _problem(api.post(f"/v1/shifts/{at_card['id']}/reject", {"reason": "no"}, token=ctx["bank_admin"]), 409,
              "conflict")
 
@@ -248,6 +261,9 @@ def test_rejecting_a_cascade_keeps_the_shift_open_and_a_release_goes_back_to_dra
                         token=ctx["coordinator"])
     asked = _ok(api.post(f"/v1/shifts/{shift['id']}/cascade", {"tier": 1}, token=ctx["coordinator"]))
     assert asked["status"] == "open"
+    assert asked["awaiting"] == {"rate": False, "release": "agency", "priority_group_id": None, "tier": 1}
+    queue = _ok(api.get("/v1/shifts", params={"awaiting": "true"}, token=approver))["items"]
+    assert [s["id"] for s in queue] == [shift["id"]]
     kept = _ok(api.post(f"/v1/shifts/{shift['id']}/reject", {"reason": "the bank will fill it"},
                         token=approver))
     assert (kept["status"], kept["release_stage"], kept["agency_tier"]) == ("open", "bank", None)
@@ -265,8 +281,51 @@ def test_rejecting_a_cascade_keeps_the_shift_open_and_a_release_goes_back_to_dra
     assert waiting["status"] == "pending_approval" and waiting["rate_violation"] is False
     draft = _ok(api.post(f"/v1/shifts/{waiting['id']}/reject", {"reason": "offer it to the regulars"},
                          token=approver))
+    assert waiting["awaiting"] == {"rate": False, "release": "bank", "priority_group_id": None, "tier": None}
     assert (draft["status"], draft["violation_status"], draft["release_stage"]) == ("draft", None, None)
+    assert draft["awaiting"] is None
     again = _ok(api.post(f"/v1/shifts/{waiting['id']}/publish", {"to": "bank"}, token=ctx["coordinator"]))
     assert again["status"] == "pending_approval"
     assert _ok(api.post(f"/v1/shifts/{waiting['id']}/approve", {"reason": "fine"}, token=approver))[
         "status"] == "open"
+
+
+def test_applicants_are_ranked_as_matching_ranks_whom_to_tell(api, hospital, active_worker, platform):
+    from chassis.testing import poll
+
+    ctx = hospital
+    # the site is at 53.48, -2.24: Far lives about 13 km away, Near about 1.1 km, Gone 0.7 km
+    far, far_token = active_worker(ctx, "far@example.org", latitude=53.6, longitude=-2.24, name="Far")
+    near, near_token = active_worker(ctx, "near@example.org", latitude=53.49, longitude=-2.24, name="Near")
+    gone, gone_token = active_worker(ctx, "gone@example.org", latitude=53.48, longitude=-2.25, name="Gone")
+    shift = api.created("/v1/shifts", shift_body(ctx, day_at(3), publish={"to": "bank"}),
+                        token=ctx["coordinator"])
+    for token in (far_token, near_token, gone_token):  # in this order: the list keeps it
+        api.created(f"/v1/shifts/{shift['id']}/applications", None, token=token)
+    path = f"/v1/shifts/{shift['id']}/applications"
+
+    def ranked():
+        items = _ok(api.get(path, token=ctx["coordinator"]))["items"]
+        return items if all(a["match"] for a in items) else None
+
+    items = poll(ranked, timeout=15, message="matching to know the shift and its applicants")
+    assert [a["worker_id"] for a in items] == [far["id"], near["id"], gone["id"]]
+    ranks = {a["worker_id"]: a["match"]["rank"] for a in items}
+    assert ranks == {gone["id"]: 1, near["id"]: 2, far["id"]: 3}  # nearest first: nobody worked there
+    assert 12 < items[0]["match"]["distance_km"] < 14 and items[0]["match"]["worked_at_site"] is False
+
+    # an applicant matching would no longer offer the shift to has no rank; the rest close up
+    patched = api.patch(f"/v1/workers/{near['id']}", {"max_travel_km": 0.5}, token=ctx["bank_admin"])
+    assert patched.status_code == 200, patched.text
+
+    def near_out_of_reach():
+        items = _ok(api.get(path, token=ctx["coordinator"]))["items"]
+        return items if items[1]["match"] is None else None
+
+    items = poll(near_out_of_reach, timeout=15, message="matching to hear of the shorter reach")
+    assert (items[0]["match"]["rank"], items[2]["match"]["rank"]) == (2, 1)  # Far, Gone
+
+    # booked: nobody is offered it any more
+    _ok(api.post(f"/v1/shifts/{shift['id']}/book", {"worker_id": far["id"]}, token=ctx["coordinator"]))
+    poll(lambda: all(a["match"] is None for a in _ok(api.get(path, token=ctx["coordinator"]))["items"]),
+         timeout=15, message="matching to hear of the booking")

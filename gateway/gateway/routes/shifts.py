@@ -5,12 +5,14 @@ A mixin of GatewayService: each method is one route of API.md, declared with `@r
 RPC. What the shifts service checks beyond these declarations, and why: shifts/access.py."""
 
 from chassis.auth import APPROVERS, COORDINATORS, STAFF_ROLES
+from chassis.errors import NotFound
 from chassis.schemas import PageQuery
 from gateway.access import BankPart, BodyRef, PathRef
 from gateway.http import route
 from shifts import schemas as shift_schemas
 
 WORKER = ("worker",)
+MATCH_FIELDS = ("rank", "distance_km", "worked_at_site", "worked_at_organisation")
 # In which capacities a caller acts over a shift (chassis.auth.Actor; shifts/access.py).
 SITE = {"site": COORDINATORS}
 AS_WORKER = {"worker": WORKER}
@@ -124,8 +126,18 @@ class ShiftRoutes:
     @route("GET", "/v1/shifts/{id}/applications", roles=STAFF_ROLES, query=PageQuery,
            response=shift_schemas.ApplicationList, scope=PathRef("id", "shift"), tags=["shifts"])
     def list_applications(self, call):
-        """Who applied for a shift."""
-        return self.shifts.list_applications(call.path["id"], call.query)
+        """Who applied for a shift, in the order they applied, each with how matching ranks it among
+        this page's applicants (`match`, null if matching would not offer it the shift now)."""
+        page = self.shifts.list_applications(call.path["id"], call.query)
+        try:  # matching advises (API.md "Consistency": it decides no booking): ask it of these workers
+            ranked = self.matching.candidates(call.path["id"], None, [a["worker_id"] for a in page["items"]])
+        except NotFound:  # matching has not heard of the shift yet
+            ranked = []
+        by_worker = {c["worker_id"]: c for c in ranked}
+        for application in page["items"]:
+            found = by_worker.get(application["worker_id"])
+            application["match"] = None if found is None else {key: found[key] for key in MATCH_FIELDS}
+        return page
 
     @route("PUT", "/v1/sites/{id}/policy", roles=("bank_admin",), body=shift_schemas.PolicyUpdate,
            response=shift_schemas.Policy, scope=PathRef("id", "site"), tags=["shifts"])

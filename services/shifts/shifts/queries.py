@@ -31,7 +31,23 @@ step_schema = schemas.Step()
 # --- one shift -------------------------------------------------------------------------
 
 def shift_view(shift, **extra):
-    return shift_schema.dump({**{c.key: getattr(shift, c.key) for c in Shift.__table__.columns}, **extra})
+    return shift_schema.dump({**{c.key: getattr(shift, c.key) for c in Shift.__table__.columns},
+                              "awaiting": _awaiting(shift), **extra})
+
+
+def _awaiting(shift):
+    rate, release = shift.violation_status == "pending", shift.awaited
+    if not rate and release is None:
+        return None
+    return {"rate": rate, "release": release.to if release else None,
+            "priority_group_id": release.priority_group_id if release else None,
+            "tier": release.tier if release else None}
+
+
+def _awaiting_filter(wanted):
+    # (a violation status is null on most shifts: compared so that null is "not pending", not unknown)
+    waits = sa.or_(Shift.violation_status.is_not_distinct_from("pending"), Shift.awaited_release.is_not(None))
+    return waits if wanted else sa.not_(waits)
 
 
 def get_shift(session, shift_id, for_worker=None):
@@ -169,6 +185,8 @@ def list_shifts(session, query, scope_ids):
         statement = statement.where(Shift.starts_at >= query["from_"])
     if query.get("to"):
         statement = statement.where(Shift.starts_at < query["to"])
+    if query.get("awaiting") is not None:
+        statement = statement.where(_awaiting_filter(query["awaiting"]))
     return _page(session, statement, query)
 
 

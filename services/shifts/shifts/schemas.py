@@ -58,6 +58,17 @@ class Booking(StrictSchema):
     worker_id = Id(required=True)
 
 
+class Awaiting(StrictSchema):
+    """What a shift waits on an approver for: its rate (a violation pending), and/or a release
+    asked for (to a priority group or the bank, while pending_approval) or an agency cascade
+    (while the shift stays open to the bank)."""
+
+    rate = fields.Boolean()
+    release = fields.String(allow_none=True, metadata={"enum": ["priority", "bank", "agency"]})
+    priority_group_id = fields.String(allow_none=True)
+    tier = fields.Integer(allow_none=True)
+
+
 class Shift(StrictSchema):
     id = fields.String()
     site_id = fields.String()
@@ -93,6 +104,8 @@ class Shift(StrictSchema):
     retrospective = fields.Boolean()
     created_at = fields.DateTime()
     distance_km = fields.Float()
+    awaiting = fields.Nested(Awaiting, allow_none=True, metadata={
+        "description": "what waits for an approver's decision (POST /approve or /reject); null: nothing"})
 
 
 class ShiftList(StrictSchema):
@@ -129,6 +142,8 @@ class ShiftQuery(PageQuery):
         ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")))
     from_ = fields.AwareDateTime(data_key="from", load_default=None, validate=plausible_time)
     to = fields.AwareDateTime(load_default=None, validate=plausible_time)
+    awaiting = QueryBool(load_default=None, metadata={
+        "description": "true: only shifts waiting for an approver (a rate, a release or a cascade)"})
 
 
 class AvailableQuery(StrictSchema):
@@ -180,11 +195,26 @@ class PriorityGroupQuery(PageQuery):
     organisation_id = Id(load_default=None)
 
 
+class ApplicantMatch(StrictSchema):
+    """How matching ranks an applicant among the page's applicants, as it ranks whom to tell of the
+    shift: worked at the site, then at its organisation, then the least offered lately, then the
+    nearest (README: Matching)."""
+
+    rank = fields.Integer()
+    distance_km = fields.Float()
+    worked_at_site = fields.Boolean()
+    worked_at_organisation = fields.Boolean()
+
+
 class ApplicationSchema(StrictSchema):
     id = fields.String()
     shift_id = fields.String()
     worker_id = fields.String()
     created_at = fields.DateTime()
+    match = fields.Nested(ApplicantMatch, allow_none=True, metadata={
+        "description": "GET /v1/shifts/{id}/applications only: the applicant's rank among this page's "
+                       "applicants (1 is best); null when matching would not offer it the shift now "
+                       "(no longer eligible or in reach, or the shift is no longer open)"})
 
 
 class ApplicationList(StrictSchema):
