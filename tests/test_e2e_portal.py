@@ -278,6 +278,15 @@ def test_every_role_works_its_part_of_a_shift_in_the_browser(platform, api, admi
     form.get_by_role("button", name="Post shift").click()
     expect(form.get_by_role("alert")).to_contain_text("Validation error")
 
+    # A rate above the card goes out with the reason typed beside the warning, to wait for approval.
+    form.get_by_label("Grade", exact=True).fill("ST3")
+    form.get_by_label("Hourly rate (optional, £)").fill("95")
+    form.get_by_role("button", name="Post shift").click()
+    expect(form.get_by_role("alert").last).to_contain_text("give a reason")
+    form.get_by_label("Reason for the higher rate").fill("Short-notice cover for a sick colleague")
+    form.get_by_role("button", name="Post shift").click()
+    expect(form.get_by_role("status")).to_contain_text("rate violation: waiting for approval")
+
     # The leader sees the posted, unfilled shift.
     until(leader_page, "Reports", lambda p: fill_rate_row(p, "0%"))
 
@@ -308,6 +317,14 @@ def test_every_role_works_its_part_of_a_shift_in_the_browser(platform, api, admi
     sign_in(approvals, approver, STAFF_PASSWORD, "Approvals")
     screenshot(approvals, "approver")
     assert_accessible(approvals)
+    # the rate violation waits with the poster's reason; the approver rejects it, saying why
+    expect(approvals.get_by_text("Short-notice cover for a sick colleague", exact=False)).to_be_visible()
+    reject = approvals.get_by_role("form", name=re.compile("^Reject shift"))
+    reject.get_by_label("Reason for rejecting").fill("Use the card rate")
+    reject.get_by_role("button", name="Reject").click()
+    expect(approvals.get_by_text("No shifts are waiting.")).to_be_visible()
+    [violation] = api.get(f"/v1/rate-violations?bank_id={bank_id}", token=ctx["bank_admin"]).json()["items"]
+    assert (violation["status"], violation["reason"]) == ("rejected", "Use the card rate")
     approvals.get_by_role("button", name="Approve timesheet of Ada Lovelace").click()
     expect(approvals.get_by_text("No timesheets are waiting.")).to_be_visible()
     [timesheet] = api.get(f"/v1/timesheets?worker_id={worker_id}", token=ctx["bank_admin"]).json()["items"]

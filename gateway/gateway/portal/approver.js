@@ -1,5 +1,6 @@
 // An approver's page: one queue of what waits (rate violations and releases awaiting approval,
-// agency cascades, timesheets, second approvals), approved or rejected with reasons.
+// agency cascades: GET /v1/shifts?awaiting=true; timesheets, second approvals), approved or
+// rejected with reasons.
 import { all, post } from "./api.js";
 import { directory, siteName } from "./directory.js";
 import { action, badge, clear, field, form, h, money, section, short, span, table, when } from "./ui.js";
@@ -11,13 +12,13 @@ export async function render(root) {
 }
 
 async function shifts(el) {
-  const [items, dir] = await Promise.all([all("/v1/shifts?status=pending_approval"), directory()]);
-  const waiting = await all("/v1/shifts?status=open");  // open shifts whose agency cascade awaits approval
-  items.push(...waiting.filter((s) => s.awaiting === "agency"));
-  const what = (s) => (s.rate_violation && s.violation_status === "pending"
-    ? h("span", {}, `Rate violation: ${money(s.hourly_rate)}/h against the standard ${money(s.standard_rate)}/h`,
-      s.justification ? h("span", { class: "hint" }, ` — the poster's reason: “${s.justification}”`) : "")
-    : s.awaiting === "agency" ? `Agency cascade to tier ${s.awaiting_tier || ""}`.trim() : "Release");
+  const [items, dir] = await Promise.all([all("/v1/shifts?awaiting=true"), directory()]);
+  const release = (a) => (a.release === "agency" ? `an agency cascade to tier ${a.tier}`
+    : a.release === "priority" ? "a release to a priority group" : a.release === "bank" ? "a release to the bank" : null);
+  const what = (s) => h("span", {},
+    s.awaiting.rate ? `Rate violation: ${money(s.hourly_rate)}/h against the standard ${money(s.standard_rate)}/h` : "",
+    s.awaiting.rate && s.justification ? h("span", { class: "hint" }, ` (the poster's reason: “${s.justification}”)`) : "",
+    release(s.awaiting) ? `${s.awaiting.rate ? "; then " : ""}${release(s.awaiting)}` : "");
   const decide = (s, verb, path, labelText) => form({ label: `${verb} shift ${span(s)}`, submitLabel: verb, inline: true, fields: [
     field(labelText, { name: "reason", required: true }),
   ], submit: async (v) => { await post(`/v1/shifts/${s.id}/${path}`, { reason: v.reason }); await shifts(el); } });

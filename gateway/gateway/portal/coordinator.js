@@ -73,8 +73,10 @@ async function showShift(el, shiftId, refresh) {
     s.release_stage ? ` · released to ${s.release_stage}` : "", s.agency_tier ? ` · agency tier ${s.agency_tier}` : "")];
   if (s.status === "draft") {
     parts.push(action("Release to the bank", async () => { await post(`/v1/shifts/${s.id}/publish`, { to: "bank" }); await again(); }));
-    parts.push(form({ label: "Release to a priority group", submitLabel: "Release to group", inline: true, fields: [
-      field("Priority group id", { name: "group", required: true }),
+    const groups = await all(`/v1/priority-groups${query({ organisation_id: s.organisation_id })}`);
+    if (groups.length) parts.push(form({ label: "Release to a priority group", submitLabel: "Release to group", inline: true, fields: [
+      field("Priority group", { name: "group", type: "select", required: true,
+        options: groups.map((g) => [g.id, `${g.name} (${g.worker_ids.length} workers)`]) }),
       field("Window (minutes)", { name: "minutes", type: "number", min: 1, value: 60 }),
     ], submit: async (v) => {
       await post(`/v1/shifts/${s.id}/publish`, { to: "priority", priority_group_id: v.group, priority_minutes: Number(v.minutes) || undefined });
@@ -82,11 +84,17 @@ async function showShift(el, shiftId, refresh) {
     } }));
   }
   if (["open", "agency"].includes(s.status)) {
-    const applicants = await all(`/v1/shifts/${s.id}/applications`);
+    // Applicants in matching's order (worked here, then at the organisation, then the least offered
+    // lately, then the nearest); those it would not offer the shift to now come last, by when they applied.
+    const applicants = (await get(`/v1/shifts/${s.id}/applications?limit=500`)).items;
+    applicants.sort((a, b) => (a.match ? a.match.rank : Infinity) - (b.match ? b.match.rank : Infinity)
+      || a.created_at.localeCompare(b.created_at));
     const people = await Promise.all(applicants.map((a) => get(`/v1/workers/${a.worker_id}`).catch(() => ({ id: a.worker_id }))));
-    parts.push(table("Applicants, first applied first", ["#", "Worker", "Bank number", "Applied", ""],
-      applicants.map((a, i) => [String(i + 1), people[i].name || short(a.worker_id), people[i].bank_number || "",
-        new Date(a.created_at).toLocaleString("en-GB"),
+    const why = (m) => (m ? [m.worked_at_site ? "worked here" : m.worked_at_organisation ? "worked at this organisation" : "",
+      `${m.distance_km.toFixed(1)} km`].filter(Boolean).join(", ") : "not eligible or out of reach now");
+    parts.push(table("Applicants, best match first", ["Rank", "Worker", "Bank number", "Why", "Applied", ""],
+      applicants.map((a, i) => [a.match ? String(a.match.rank) : "–", people[i].name || short(a.worker_id),
+        people[i].bank_number || "", why(a.match), new Date(a.created_at).toLocaleString("en-GB"),
         action(`Book ${people[i].name || short(a.worker_id)}`, async () => { await post(`/v1/shifts/${s.id}/book`, { worker_id: a.worker_id }); await again(); })]),
       "No applicants yet."));
     parts.push(form({ label: "Book a worker by id", submitLabel: "Book worker", inline: true, fields: [
@@ -119,6 +127,7 @@ function likelyBand(start, end) {
 
 async function postForm(el, bankId, sites, refresh) {
   let cards = [];
+  const groups = await all("/v1/priority-groups").catch(() => []);
   const cardNote = h("p", { class: "hint", id: "rate-card" });
   if (bankId) {
     try { cards = (await get(`/v1/rate-cards${query({ bank_id: bankId })}`)).items; } catch (error) { cardNote.textContent = `Rate card: ${error.message}`; }
@@ -157,13 +166,16 @@ async function postForm(el, bankId, sites, refresh) {
     cardNote, warning,
     field("Workers may book instantly", { name: "instant_book", type: "checkbox" }),
     field("Release", { name: "release", type: "select", value: "bank", options: [["bank", "To the whole bank"], ["priority", "To a priority group first"], ["none", "Keep as draft"]] }),
-    field("Priority group id (for a priority release)", { name: "priority_group_id" }),
+    field("Priority group (for a priority release)", { name: "priority_group_id", type: "select",
+      options: [["", "None"], ...groups.map((g) => [g.id, `${g.name} (${g.worker_ids.length} workers)`])] }),
   ], submit: async (v) => {
-    if (showCard() && !v.rate_reason) throw new Error("This rate is above the rate card: give a reason for it first.");
+    const over = showCard();
+    if (over && !v.rate_reason) throw new Error("This rate is above the rate card: give a reason for it first.");
     const body = { site_id: v.site_id, staff_type: v.staff_type, grade: v.grade, starts_at: isoFromLocal(v.starts_at),
       ends_at: isoFromLocal(v.ends_at), break_minutes: Number(v.break_minutes) || 0, instant_book: v.instant_book };
     if (v.specialty) body.specialty = v.specialty;
     if (v.hourly_rate) body.hourly_rate = Number(v.hourly_rate).toFixed(2);
+    if (over) body.justification = v.rate_reason;
     if (v.release === "bank") body.publish = { to: "bank" };
     if (v.release === "priority") body.publish = { to: "priority", priority_group_id: v.priority_group_id || null };
     const shift = await post("/v1/shifts", body);

@@ -4,13 +4,10 @@
 import { all, get, post, query } from "./api.js";
 import { directory, siteName } from "./directory.js";
 import { action, badge, clear, field, form, h, isoFromLocal, label, localFromIso, messages, money, section,
-  short, span, table, when } from "./ui.js";
+  span, table, when } from "./ui.js";
 
 const KINDS = ["identity", "right_to_work", "professional_registration", "dbs", "occupational_health",
   "references", "mandatory_training"];
-// Shifts this person booked or applied to in this session (the API has no "my shifts" list for a
-// worker yet: bookings are also found through notifications and timesheets).
-const mine = new Set();
 const filters = {};
 
 export async function render(root, { me }) {
@@ -88,30 +85,29 @@ async function shifts(el, refresh, workerId) {
       s.instant_book
         ? action(`Book now ${when(s.starts_at)}`, async () => {
           await post(`/v1/shifts/${s.id}/book`, { worker_id: workerId });
-          mine.add(s.id); await refresh(); return null;
+          await refresh(); return null;
         })
         : action(`Apply ${when(s.starts_at)}`, async () => {
-          await post(`/v1/shifts/${s.id}/applications`); mine.add(s.id); await refresh(); return null;
+          await post(`/v1/shifts/${s.id}/applications`); await refresh(); return null;
         })]),
     "No open shifts match. Try a wider distance or other dates."));
 }
 
+// My bookings and applications (GET /v1/workers/{id}/shifts): from today on, and those worked
+// that still want a timesheet.
 async function bookings(el, workerId, refresh) {
-  const [notes, sheets] = await Promise.all([get("/v1/notifications?limit=200"),
-    get(`/v1/timesheets${query({ worker_id: workerId })}`)]);
-  const ids = new Set(mine);
-  for (const n of notes.items) if (n.data && n.data.shift_id && n.type !== "shift.available") ids.add(n.data.shift_id);
-  for (const t of sheets.items) ids.add(t.shift_id);
-  const found = (await Promise.all([...ids].map((id) => get(`/v1/shifts/${id}`).catch(() => null))))
-    .filter((s) => s && (s.worker_id === workerId || mine.has(s.id)));
-  found.sort((a, b) => a.starts_at.localeCompare(b.starts_at));
-  const claimed = new Set(sheets.items.filter((t) => t.status !== "rejected").map((t) => t.shift_id));
+  const since = new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString();
+  const [found, sheets, dir] = await Promise.all([all(`/v1/workers/${workerId}/shifts${query({ from: since })}`),
+    all(`/v1/timesheets${query({ worker_id: workerId })}`), directory()]);
+  const claimed = new Set(sheets.filter((t) => t.status !== "rejected").map((t) => t.shift_id));
+  const mine = (s) => s.worker_id === workerId;
+  const relevant = found.filter((s) => !mine(s) || s.status !== "completed" || !claimed.has(s.id));
   clear(el, table("My bookings and applications", ["When", "Shift", "Status", ""],
-    found.map((s) => [span(s), `${s.staff_type} ${s.grade} · Site ${short(s.site_id)}`,
-      s.worker_id === workerId ? badge(s.status) : badge("applied"),
-      s.worker_id !== workerId ? "" : s.status === "booked" ? cancelForm(s, refresh)
+    relevant.map((s) => [span(s), `${s.staff_type} ${s.grade} · ${siteName(dir, s.site_id)}`,
+      mine(s) ? badge(s.status) : badge(s.status === "open" || s.status === "agency" ? "applied" : "not_booked"),
+      !mine(s) ? "" : s.status === "booked" ? cancelForm(s, refresh)
         : s.status === "completed" && !claimed.has(s.id) ? timesheetForm(s, refresh) : ""]),
-    "No bookings yet."));
+    "No bookings or applications yet."));
 }
 
 function cancelForm(shift, refresh) {
@@ -134,9 +130,9 @@ function timesheetForm(shift, refresh) {
 }
 
 async function timesheets(el, workerId) {
-  const items = (await get(`/v1/timesheets${query({ worker_id: workerId })}`)).items;
+  const [items, dir] = await Promise.all([all(`/v1/timesheets${query({ worker_id: workerId })}`), directory()]);
   clear(el, table("My timesheets", ["Shift", "Site", "Hours", "Amount", "Status"],
-    items.map((t) => [when(t.shift_starts_at), t.site_name || `Site ${short(t.site_id)}`, t.hours, money(t.amount),
+    items.map((t) => [when(t.shift_starts_at), t.site_name || siteName(dir, t.site_id), t.hours, money(t.amount),
       h("span", {}, badge(t.status), t.rejection_reason ? ` ${t.rejection_reason}` : "")]), "No timesheets yet."));
 }
 
