@@ -40,7 +40,10 @@ dead-letters: install
 asyncapi: install
 	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.json
 
+# benchmarks/write_path.py starts the whole platform: it holds /tmp/staffbank-platform.lock while it runs
+# (one whole-platform run at a time on a machine), so `flock /tmp/staffbank-platform.lock make bench` works too
 bench: install infra
+	$(BIN)/python -m benchmarks.write_path $(WRITE_PATH_ARGS)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.matching
 	$(BIN)/python -m benchmarks.notification_latency

@@ -144,7 +144,9 @@ def test_staff_of_a_site_see_the_public_part_of_the_workers_of_its_shifts(api, a
     # What the site's lists show of a worker is its id (and a name for it here): nothing more.
     applications = api.get(f"/v1/shifts/{here['id']}/applications", token=ctx["coordinator"]).json()["items"]
     assert applications == [{"id": applied.json()["id"], "shift_id": here["id"], "worker_id": ann["id"],
-                             "created_at": applications[0]["created_at"]}]
+                             "created_at": applications[0]["created_at"], "match": applications[0]["match"]}]
+    # matching's rank of the applicant says nothing of where it lives (no distance)
+    assert set(applications[0]["match"] or {}) <= {"rank", "worked_at_site", "worked_at_organisation"}
     shifts = api.get(f"/v1/shifts?site_id={east_site['id']}", token=east).json()["items"]
     assert [s["worker_id"] for s in shifts] == [bob["id"]] and not {"worker_name", "email"} & set(shifts[0])
 

@@ -90,8 +90,8 @@ async function showShift(el, shiftId, refresh) {
     applicants.sort((a, b) => (a.match ? a.match.rank : Infinity) - (b.match ? b.match.rank : Infinity)
       || a.created_at.localeCompare(b.created_at));
     const people = await Promise.all(applicants.map((a) => get(`/v1/workers/${a.worker_id}`).catch(() => ({ id: a.worker_id }))));
-    const why = (m) => (m ? [m.worked_at_site ? "worked here" : m.worked_at_organisation ? "worked at this organisation" : "",
-      `${m.distance_km.toFixed(1)} km`].filter(Boolean).join(", ") : "not eligible or out of reach now");
+    const why = (m) => (!m ? "not eligible or out of reach now" : m.worked_at_site ? "has worked here"
+      : m.worked_at_organisation ? "has worked at this organisation" : "new here");
     parts.push(table("Applicants, best match first", ["Rank", "Worker", "Bank number", "Why", "Applied", ""],
       applicants.map((a, i) => [a.match ? String(a.match.rank) : "–", people[i].name || short(a.worker_id),
         people[i].bank_number || "", why(a.match), new Date(a.created_at).toLocaleString("en-GB"),

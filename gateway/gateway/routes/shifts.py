@@ -12,7 +12,7 @@ from gateway.http import route
 from shifts import schemas as shift_schemas
 
 WORKER = ("worker",)
-MATCH_FIELDS = ("rank", "distance_km", "worked_at_site", "worked_at_organisation")
+MATCH_FIELDS = ("rank", "worked_at_site", "worked_at_organisation")  # no distance: it locates a home
 # In which capacities a caller acts over a shift (chassis.auth.Actor; shifts/access.py).
 SITE = {"site": COORDINATORS}
 AS_WORKER = {"worker": WORKER}

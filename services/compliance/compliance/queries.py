@@ -73,12 +73,18 @@ def compliance_view(session, worker_id, day):
 
 
 def eligibility(session, worker_id, staff_type, on_date):
-    worker = profile(session, worker_id)
-    reasons = domain.eligibility_reasons(required_kinds(session, worker.bank_id, staff_type),
-                                         documents(session, worker_id), on_date, worker.staff_type,
-                                         staff_type)
+    reasons = eligibility_on_days(session, worker_id, staff_type, [on_date])[on_date.isoformat()]
     return eligibility_schema.dump({"worker_id": worker_id, "staff_type": staff_type, "on": on_date,
                                     "eligible": not reasons, "reasons": reasons})
+
+
+def eligibility_on_days(session, worker_id, staff_type, days):
+    """{ISO day: reasons the worker may not work `staff_type` that day ([]: it may)}, from one read
+    of its documents and its bank's requirements however many days are asked."""
+    worker = profile(session, worker_id)
+    required, held = required_kinds(session, worker.bank_id, staff_type), documents(session, worker_id)
+    return {day.isoformat(): domain.eligibility_reasons(required, held, day, worker.staff_type, staff_type)
+            for day in days}
 
 
 # --- requirements ----------------------------------------------------------------------

@@ -79,6 +79,11 @@ class EligibilityQuery(StrictSchema):
     on = fields.Date(required=True)
 
 
+class EligibilityDaysQuery(StrictSchema):
+    staff_type = SafeString(required=True, validate=validate.Length(min=1, max=60))
+    days = fields.List(fields.Date(), required=True, validate=validate.Length(min=1, max=1000))
+
+
 class Eligibility(StrictSchema):
     worker_id = fields.String()
     staff_type = fields.String()

@@ -114,6 +114,15 @@ class ComplianceService(StaffbankService):
         return queries.eligibility(self.db.session, worker_id, data["staff_type"], data["on"])
 
     @domain_rpc
+    def check_eligibility_on_days(self, worker_id, staff_type, days):
+        """check_eligibility for many days at once (ISO dates): {day: reasons, [] when eligible}.
+        Shifts asks it for every day of the open shifts a worker may see (GET /v1/shifts/available),
+        which cost a round trip per day."""
+        data = load_or_invalid(schemas.EligibilityDaysQuery(), {"staff_type": staff_type, "days": days})
+        self._save_first_heard(self._worker(worker_id)[1])
+        return queries.eligibility_on_days(self.db.session, worker_id, data["staff_type"], data["days"])
+
+    @domain_rpc
     def worker_eligibility(self, worker_id, staff_type, on, actor, scope_ids):
         """check_eligibility for a caller (GET /v1/workers/{id}/eligibility): an admin of its bank."""
         self._save_first_heard(self._reached_worker(worker_id, actor, scope_ids, as_worker=False)[1])

@@ -141,6 +141,13 @@ def test_eligibility_names_every_reason(compliance, worker, today):
     as_doctor = compliance.check_eligibility(nurse["id"], "doctor", day(today, 0))
     assert as_doctor["reasons"][0] == "staff type is nurse, not doctor"  # and the doctors' seven checks
 
+    # many days in one question: the same answer as one day at a time
+    days = [day(today, n) for n in (0, 10, 40)]
+    assert compliance.check_eligibility_on_days(nurse["id"], "nurse", days) == {
+        d: compliance.check_eligibility(nurse["id"], "nurse", d)["reasons"] for d in days}
+    with pytest.raises(Invalid):
+        compliance.check_eligibility_on_days(nurse["id"], "nurse", [])
+
     compliance.verify_document(identity["id"], {"outcome": "verified"}, *ADMIN_B1)
     assert compliance.check_eligibility(nurse["id"], "nurse", day(today, 0))["eligible"] is True
     with pytest.raises(Invalid):

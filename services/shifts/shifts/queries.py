@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from chassis.clock import london_date
 from chassis.errors import NotFound
 from chassis.pagination import paginate
 from shifts import domain, schemas
@@ -276,10 +277,11 @@ def sites_worked_at(worker_id):
     return sa.select(Shift.site_id).where(Shift.worker_id == worker_id, Shift.status == "completed")
 
 
-def available_shifts(session, worker, candidate_for, query, at):
+def available_shifts(session, worker, candidates_on, query, at):
     """Open shifts this worker may take now, nearest first, in one query (the worker's
-    membership of each shift's priority group comes with it). `candidate_for(day)` gives the
-    worker's domain.Candidate with its compliance judged for that day."""
+    membership of each shift's priority group comes with it). `candidates_on(days)` gives the
+    worker's domain.Candidate for each London day, its compliance judged that day (one question
+    for all the days of the shifts in reach)."""
     start = query.get("from_") or at
     end = query.get("to") or at + timedelta(days=domain.DEFAULT_WINDOW_DAYS)
     reach = query.get("max_distance_km")
@@ -298,16 +300,19 @@ def available_shifts(session, worker, candidate_for, query, at):
     if query.get("worked_before"):
         statement = statement.where(Shift.site_id.in_(sites_worked_at(worker["id"])))
     booked = schedule(session, worker["id"], "")
-    found = []
+    in_reach = []
     for shift, site, member in session.execute(statement).all():
         distance = domain.distance_km(worker["latitude"], worker["longitude"], site.latitude, site.longitude)
-        if distance > reach:
-            continue
+        if distance <= reach:
+            in_reach.append((distance, shift, member))
+    candidates = candidates_on({london_date(shift.starts_at) for _, shift, _ in in_reach})
+    found = []
+    for distance, shift, member in in_reach:
         release = domain.Release(shift.release_stage, frozenset([worker["id"]] if member else []),
                                  shift.priority_until, shift.agency_tier)
         open_now = domain.open_to_worker(shift.status, release, worker["id"], at)
         if domain.booking_refusals(shift.status, shift.staff_type, shift.grade, shift.starts_at,
-                                   shift.ends_at, candidate_for(shift.starts_at), open_now, booked):
+                                   shift.ends_at, candidates[london_date(shift.starts_at)], open_now, booked):
             continue
         found.append((distance, shift))
     found.sort(key=lambda pair: (pair[0], pair[1].starts_at))

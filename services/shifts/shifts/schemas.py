@@ -198,10 +198,10 @@ class PriorityGroupQuery(PageQuery):
 class ApplicantMatch(StrictSchema):
     """How matching ranks an applicant among the page's applicants, as it ranks whom to tell of the
     shift: worked at the site, then at its organisation, then the least offered lately, then the
-    nearest (README: Matching)."""
+    nearest (README: Matching). No distance: site staff see the public part of a worker only, and a
+    distance from their site would say where it lives."""
 
     rank = fields.Integer()
-    distance_km = fields.Float()
     worked_at_site = fields.Boolean()
     worked_at_organisation = fields.Boolean()
 

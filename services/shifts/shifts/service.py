@@ -41,11 +41,16 @@ class ShiftsService(StaffbankService):
         except NotFound as exc:
             raise Invalid("no such worker", errors={"worker_id": ["Does not exist."]}) from exc
         eligibility = self.compliance.check_eligibility(worker_id, staff_type, on.isoformat())
-        candidate = domain.Candidate(
-            status=worker["status"], staff_type=worker["staff_type"],
-            grades=frozenset([worker["grade"], *worker["extra_grades"]]),
-            opted_out_of_48h=worker["opted_out_of_48h"], compliance_reasons=tuple(eligibility["reasons"]))
-        return worker, candidate
+        return worker, _candidate_of(worker, eligibility["reasons"])
+
+    def _candidates_on(self, worker, days):
+        """{day: the worker as a domain.Candidate, its compliance judged that day}, in one question to
+        compliance however many days."""
+        if not days:
+            return {}
+        reasons = self.compliance.check_eligibility_on_days(
+            worker["id"], worker["staff_type"], sorted(day.isoformat() for day in days))
+        return {day: _candidate_of(worker, reasons[day.isoformat()]) for day in days}
 
     def _shift(self, shift_id):
         shift = self.db.session.get(Shift, shift_id)
@@ -255,15 +260,8 @@ class ShiftsService(StaffbankService):
         worker_id = access.acting_worker(Actor.from_dict(actor))
         data = load_or_invalid(schemas.AvailableQuery(), query)
         worker = self.identity.get_worker(worker_id)
-        verdicts = {}
-
-        def candidate_for(starts_at):
-            day = london_date(starts_at)
-            if day not in verdicts:
-                verdicts[day] = self._candidate(worker_id, worker["staff_type"], day)[1]
-            return verdicts[day]
-
-        return queries.available_shifts(self.db.session, worker, candidate_for, data, now())
+        return queries.available_shifts(self.db.session, worker,
+                                        lambda days: self._candidates_on(worker, days), data, now())
 
     # --- policies and priority groups -----------------------------------------------
 
@@ -314,3 +312,11 @@ class ShiftsService(StaffbankService):
                         move(uow, shift_id, at)
                 except Conflict:
                     continue  # someone else moved it first
+
+
+def _candidate_of(worker, compliance_reasons):
+    """identity's worker and compliance's reasons for a day as the domain's Candidate."""
+    return domain.Candidate(
+        status=worker["status"], staff_type=worker["staff_type"],
+        grades=frozenset([worker["grade"], *worker["extra_grades"]]),
+        opted_out_of_48h=worker["opted_out_of_48h"], compliance_reasons=tuple(compliance_reasons))

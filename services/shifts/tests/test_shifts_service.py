@@ -55,6 +55,10 @@ class StandInCompliance:
         reasons = INELIGIBLE.get(worker_id, [])
         return {"eligible": not reasons, "reasons": reasons}
 
+    @rpc
+    def check_eligibility_on_days(self, worker_id, staff_type, days):
+        return {day: INELIGIBLE.get(worker_id, []) for day in days}
+
 
 class StandInPayroll:
     name = "payroll"
