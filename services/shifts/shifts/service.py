@@ -35,12 +35,15 @@ class ShiftsService(StaffbankService):
         return found
 
     def _candidate(self, worker_id, staff_type, on):
-        """The worker as identity and compliance see it now (never an event-fed copy)."""
+        """The worker as identity and compliance see it now (never an event-fed copy): both asked at
+        once, so a booking waits for the slower answer, not for the sum."""
+        asked_identity = self.identity.get_worker.call_async(worker_id)
+        asked_compliance = self.compliance.check_eligibility.call_async(worker_id, staff_type, on.isoformat())
         try:
-            worker = self.identity.get_worker(worker_id)
+            worker = asked_identity.result()
         except NotFound as exc:
             raise Invalid("no such worker", errors={"worker_id": ["Does not exist."]}) from exc
-        eligibility = self.compliance.check_eligibility(worker_id, staff_type, on.isoformat())
+        eligibility = asked_compliance.result()
         return worker, _candidate_of(worker, eligibility["reasons"])
 
     def _candidates_on(self, worker, days):

@@ -34,6 +34,11 @@ agency_tier_schema = schemas.AgencyTierSchema()
 # --- sites, policies, priority groups, agencies ----------------------------------------
 
 def save_site(session, site):
+    """Keep where a site is (from identity's site.created, or identity's answer when shifts had not
+    heard of it yet); nothing to write when shifts already has it (in the session's identity map once
+    queries.site_of read it, so the check costs no statement)."""
+    if session.get(Site, site["id"]) is not None:
+        return
     session.execute(
         insert(Site).values(id=site["id"], organisation_id=site["organisation_id"], bank_id=site["bank_id"],
                             latitude=site["latitude"], longitude=site["longitude"])
