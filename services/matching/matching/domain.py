@@ -9,7 +9,8 @@ booking about a worker it knows the same facts of. What this module adds:
 - the facts booking asks identity and compliance for, read from the model instead
   (`booking_candidate`: status, staff type and grades, compliance cleared on the shift's day);
 - which of a worker's bookings can matter to the working-time rules (`Schedules`): most
-  workers' cannot, and booking's verdict on no bookings, computed once, is theirs too;
+  workers' cannot, and booking's verdict on no bookings, computed once, is theirs too (the
+  index statement leaves their bookings out: `Schedules.sure_isolation`, `eligible_candidates`);
 - the index's geometry (`reach_class`, `bounding_box`): a box sure to hold every point within a
   radius, on the sphere `distance_km` measures on;
 - the order candidates are told in (`candidates`), and how the model takes facts that arrive out
@@ -133,6 +134,24 @@ class Schedules:
         self._far = start - far, end + far
         self._most = _MOST_IN_ANY_PERIOD.total_seconds()
         self._rolling_most = MAX_IN_ROLLING_WINDOW.total_seconds()
+
+    def sure_isolation(self):
+        """What the index statement needs to leave out the bookings of a worker surely isolated
+        (`of` would return () whatever they are), by counting booking starts in ranges: ranges
+        (lower, upper] by name, and the most starts allowed in each. Each range holds the one `of`
+        or `_isolated` looks in (a second wider at the bottom, for the half-open ranges), so that
+        counting never says isolated where `of` would not: at most _FEW_ENOUGH within FAR (its
+        first test, and so the 17-week hours); none that may overlap the REST around the shift (a
+        booking lasts at most a day) nor start on the London days around it; so few within
+        ROLLING that even a day's work each keeps the 72 hours (the hours `_isolated` adds)."""
+        rest_lower, rest_upper = self._rest
+        days_lower, days_upper = self._days
+        rolling_lower, rolling_upper = self._rolling
+        return {"far": (self._far[0] - _DAY - 1, self._far[1], _FEW_ENOUGH),
+                "rest": (rest_lower - _DAY - 1, rest_upper, 0),
+                "days": (days_lower - 1, days_upper, 0),
+                "rolling": (rolling_lower - _DAY - 1, rolling_upper,
+                            int((self._rolling_most - self._length) // _DAY))}
 
     def of(self, booked_starts, booked_ends):
         """The worker's bookings to judge, as (starts_at, ends_at) pairs; () when isolated."""
@@ -337,6 +356,7 @@ class Judge:
         self.schedules = Schedules(shift.starts_at, shift.ends_at)
         self.day = shift.day
         self._open = {}  # is the shift open to a member of its priority group, and to anyone else?
+        self._eligible = {}  # what booking learns of an Eligible worker, by its opt-out
         self._verdicts = {}
 
     def _open_to(self, worker_id):
@@ -347,16 +367,30 @@ class Judge:
 
     def refusals(self, worker):
         """Every rule booking this worker (a Worker) on the shift now would break, in API.md's order."""
-        shift = self.shift
-        open_now = self._open_to(worker.worker_id)
         schedule = self.schedules.of(worker.booked_starts, worker.booked_ends) if worker.booked_starts else ()
-        key = (worker.status, worker.staff_type, tuple(worker.grades), worker.opted_out_of_48h,
-               cleared_on(worker.compliance_status, worker.cleared_until, self.day), open_now, schedule)
+        return self._verdict(booking_candidate(worker, self.day), self._open_to(worker.worker_id), schedule)
+
+    def refusals_of_eligible(self, worker_id, opted_out_of_48h, booked_starts, booked_ends):
+        """`refusals` of a worker known to be what booking asks identity and compliance for
+        (active, of the shift's staff type and grade, cleared on its day: `Eligible`)."""
+        schedule = self.schedules.of(booked_starts, booked_ends) if booked_starts else ()
+        candidate = self._eligible.get(opted_out_of_48h)
+        if candidate is None:
+            candidate = self._eligible[opted_out_of_48h] = shift_rules.Candidate(
+                status=MAY_WORK, staff_type=self.shift.staff_type, grades=frozenset([self.shift.grade]),
+                opted_out_of_48h=opted_out_of_48h)
+        return self._verdict(candidate, self._open_to(worker_id), schedule)
+
+    def _verdict(self, candidate, open_now, schedule):
+        """booking_refusals, once for each distinct (what booking learns of the worker, open to
+        it, its schedule): Candidate is a frozen dataclass, equal when its facts are."""
+        key = (candidate, open_now, schedule)
         verdict = self._verdicts.get(key)
         if verdict is None:
+            shift = self.shift
             verdict = self._verdicts[key] = shift_rules.booking_refusals(
-                self.status, shift.staff_type, shift.grade, shift.starts_at, shift.ends_at,
-                booking_candidate(worker, self.day), open_now, schedule)
+                self.status, shift.staff_type, shift.grade, shift.starts_at, shift.ends_at, candidate,
+                open_now, schedule)
         return verdict
 
 
@@ -374,6 +408,58 @@ def candidates(shift, workers, at):
             continue
         found.append((not worker.worked_at_site, not worker.worked_at_organisation,
                       offers_since(worker.offered_days, since), distance, worker.worker_id, worker.user_id))
+    return _ranked(found)
+
+
+class Eligible(NamedTuple):
+    """A worker as the index statement hands it over for one shift (queries read these fields,
+    in this order): one the statement found to be all booking asks identity and compliance for
+    (active, of the shift's staff type and grade, cleared on its day), so that only its travel
+    radius, its opt-out and its schedule are left to judge. `recent_offers`: offers_since
+    fairness_since; its bookings are None when `Schedules.sure_isolation` says they cannot matter
+    to this shift."""
+
+    worker_id: str
+    user_id: str
+    opted_out_of_48h: bool
+    latitude: float
+    longitude: float
+    max_travel_km: float | None
+    worked_at_site: bool
+    worked_at_organisation: bool
+    recent_offers: int
+    bookings: list | None = None  # [booked_starts, booked_ends] (as Worker's), or None
+
+
+def eligible_candidates(shift, workers, at):
+    """`candidates` of Eligible workers: the same answer for the same workers, without building
+    per worker what is the same for all of them (a big shift has a thousand or more)."""
+    judge, latitude, longitude = Judge(shift, at), shift.latitude, shift.longitude
+    distance_km, refusals = shift_rules.distance_km, judge.refusals_of_eligible
+    members = shift.priority_members
+    isolated = {}  # the verdict on no bookings, by (opted out, member of the priority group)
+    found = []
+    for (worker_id, user_id, opted_out, worker_latitude, worker_longitude, max_travel_km, at_site,
+         at_organisation, recent_offers, bookings) in workers:
+        distance = distance_km(worker_latitude, worker_longitude, latitude, longitude)
+        if distance > (DEFAULT_MAX_TRAVEL_KM if max_travel_km is None else max_travel_km):
+            continue
+        if bookings is None:  # isolated: most workers
+            key = (opted_out, worker_id in members)
+            refused = isolated.get(key)
+            if refused is None:
+                refused = isolated[key] = refusals(worker_id, opted_out, (), ())
+        else:
+            refused = refusals(worker_id, opted_out, *(bookings or ((), ())))  # no bookings: empty
+        if refused:
+            continue
+        found.append((not at_site, not at_organisation, recent_offers, distance, worker_id, user_id))
+    return _ranked(found)
+
+
+def _ranked(found):
+    """(not worked at the site, not at the organisation, recent offers, distance, worker id, user
+    id) of each candidate: ranked best first."""
     found.sort()
     return [{"worker_id": worker_id, "user_id": user_id, "rank": rank, "distance_km": round(distance, 2),
              "worked_at_site": not elsewhere, "worked_at_organisation": not other_organisation}

@@ -19,7 +19,7 @@ import logging
 from datetime import datetime
 
 from chassis.clock import now
-from chassis.errors import NotFound
+from chassis.errors import Invalid, NotFound
 from chassis.handlers import event_handler
 from chassis.rpc import domain_rpc
 from chassis.service import StaffbankService
@@ -112,13 +112,16 @@ class MatchingService(StaffbankService):
     # --- reads and operations ---------------------------------------------------------
 
     @domain_rpc
-    def candidates(self, shift_id, at=None):
+    def candidates(self, shift_id, at=None, only=None):
         """The shift's candidates now (or at `at`, ISO 8601), ranked, whether named yet or not:
-        [] once it is booked, cancelled or started. NotFound while the model has no such shift."""
+        [] once it is booked, cancelled or started. NotFound while the model has no such shift.
+        `only`: rank just these workers among themselves (a shift's applicants, for its coordinator)."""
         shift = queries.open_shift(self.db.session, shift_id)
         if shift is None:
             raise NotFound("no such shift (or its site is not known yet)")
-        return queries.candidates(self.db.session, shift, _moment(at))
+        if only is not None and not (isinstance(only, list) and all(isinstance(i, str) for i in only)):
+            raise Invalid("only must list worker ids", errors={"only": ["Not a list of ids."]})
+        return queries.candidates(self.db.session, shift, _moment(at), only=only)
 
     @domain_rpc
     def worker_view(self, worker_id, at=None):

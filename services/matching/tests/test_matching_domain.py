@@ -2,6 +2,7 @@
 the isolation shortcut against those rules on random schedules, the index's boxes against the
 distance it stands for, the ranking, and how late or repeated facts are taken."""
 
+import bisect
 import math
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -221,3 +222,80 @@ def test_late_and_repeated_facts():
     assert domain.cleared_on("cleared", date(2027, 1, 1), date(2027, 1, 1))
     assert not domain.cleared_on("cleared", date(2027, 1, 1), date(2027, 1, 2))
     assert not domain.cleared_on("expired", None, date(2027, 1, 1))
+
+
+def _starts_within(starts, lower, upper):
+    """How many of the sorted starts lie in (lower, upper]: what the index statement counts with
+    width_bucket (the number of items at or below a value)."""
+    return bisect.bisect_right(starts, upper) - bisect.bisect_right(starts, lower)
+
+
+def _surely_isolated(schedules, starts):
+    return all(_starts_within(starts, lower, upper) <= most
+               for lower, upper, most in schedules.sure_isolation().values())
+
+
+def test_bookings_the_statement_leaves_out_are_those_that_cannot_matter():
+    """Schedules.sure_isolation's ranges: where the statement finds so few starts in each that it
+    sends no bookings, Schedules.of would have kept none (its verdict is the one on no bookings);
+    and it leaves out most schedules that Schedules.of finds isolated."""
+    rng = random.Random(17)
+    seen = {"left out": 0, "sent, isolated": 0, "sent, judged": 0}
+    for _ in range(2000):
+        start = at(rng.randrange(0, 60), rng.randrange(0, 24))
+        end = start + timedelta(hours=rng.choice([6, 8, 10, 12, 13, 14, 24]))
+        schedule = sorted(_random_schedule(rng, start) if rng.random() < 0.7 else [
+            (b, b + timedelta(hours=rng.choice([8, 12, 24])))
+            for b in [start + timedelta(days=rng.uniform(-20, 20)) for _ in range(rng.randrange(0, 4))]])
+        schedules = domain.Schedules(start, end)
+        starts, ends = [s.timestamp() for s, _ in schedule], [e.timestamp() for _, e in schedule]
+        kept = schedules.of(starts, ends)
+        if _surely_isolated(schedules, starts):
+            assert kept == (), (start, end, schedule)
+            seen["left out"] += 1
+        else:
+            seen["sent, isolated" if kept == () else "sent, judged"] += 1
+    assert seen["left out"] > 3 * seen["sent, isolated"] and min(seen.values()) > 50, seen
+
+
+def _eligible(worker, the_shift, since):
+    """The worker as the index statement hands it over (if it does: see test_matching_statement)."""
+    schedules = domain.Schedules(the_shift.starts_at, the_shift.ends_at)
+    left_out = _surely_isolated(schedules, list(worker.booked_starts))
+    return domain.Eligible(
+        worker.worker_id, worker.user_id, worker.opted_out_of_48h, worker.latitude, worker.longitude,
+        worker.max_travel_km, worker.worked_at_site, worker.worked_at_organisation,
+        domain.offers_since(worker.offered_days, since),
+        None if left_out else [list(worker.booked_starts), list(worker.booked_ends)])
+
+
+def test_eligible_workers_get_the_answer_every_worker_gets():
+    """domain.eligible_candidates (the index statement's rows) names and ranks exactly as
+    domain.candidates does the same workers, whether their bookings were sent or not."""
+    rng = random.Random(18)
+    since = domain.day_number(domain.fairness_since(NOW))
+    for n in range(60):
+        start = at(rng.randrange(1, 40), rng.choice([7, 8, 19, 20]))
+        members = set()
+        the_shift = shift(start=start, hours=rng.choice([8, 10, 12, 13]),
+                          stage=rng.choice(["bank", "bank", "priority", "agency"]),
+                          status=rng.choice(["open", "open", "agency"]))
+        workers = []
+        for i in range(80):
+            schedule = _random_schedule(rng, start)
+            worker_id = f"w{n}-{i}"
+            if rng.random() < 0.5:
+                members.add(worker_id)
+            workers.append(worker(
+                worker_id, schedule=schedule, opted_out_of_48h=rng.random() < 0.3,
+                latitude=SITE[0] + rng.uniform(-0.5, 0.5), longitude=SITE[1] + rng.uniform(-0.8, 0.8),
+                max_travel_km=rng.choice([None, 10.0, 25.0, 30.0, 50.0, 80.0]),
+                worked_at_site=rng.random() < 0.2, worked_at_organisation=rng.random() < 0.4,
+                offered_days=tuple(sorted(OFFERED - rng.randrange(10) for _ in range(rng.randrange(4))))))
+        if the_shift.stage == "priority":
+            the_shift = shift(start=start, hours=(the_shift.ends_at - start).seconds // 3600,
+                              stage="priority", members=members)
+        expected = domain.candidates(the_shift, workers, NOW)
+        assert domain.eligible_candidates(the_shift, [_eligible(w, the_shift, since) for w in workers],
+                                          NOW) == expected
+    assert expected  # the last shift names someone
