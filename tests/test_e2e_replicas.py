@@ -201,11 +201,19 @@ def test_two_processes_of_each_service_do_every_effect_exactly_once(
 
         # and each service's queues, its RPC queue and its event queues, are consumed by both
         # of its processes
-        consumers = _consumers_by_queue(rabbit_config)
-        for name in REPLICATED:
-            mine = {q: c for q, c in consumers.items() if q == f"rpc-{name}"
-                    or (q.startswith(f"{name}.on_") and not q.endswith(DEAD_LETTER_SUFFIX))}
-            assert f"rpc-{name}" in mine and set(mine.values()) == {2}, (name, mine)
+        # (the management API's figures are sampled every 5 s: a busy broker may show a queue's
+        # consumers late, so they are read until they agree or 20 s have passed)
+        def consumed_by_both():
+            consumers = _consumers_by_queue(rabbit_config)
+            mine = {name: {q: c for q, c in consumers.items() if q == f"rpc-{name}"
+                           or (q.startswith(f"{name}.on_") and not q.endswith(DEAD_LETTER_SUFFIX))}
+                    for name in REPLICATED}
+            wrong = {name: queues for name, queues in mine.items()
+                     if f"rpc-{name}" not in queues or set(queues.values()) != {2}}
+            return None if wrong else mine
+
+        poll(consumed_by_both, 20,
+             lambda: f"queues not consumed by both processes: {_consumers_by_queue(rabbit_config)}")
     finally:
         process.terminate()
         try:
