@@ -103,6 +103,16 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+def page_of(item_schema, name):
+    """The schema of one page of a list (API.md "Lists"): `{items: [item_schema], next_cursor}`,
+    named `name` (the name the OpenAPI document gives it)."""
+    return type(name, (StrictSchema,), {
+        "__doc__": f"A page of {item_schema.__name__} items; next_cursor is null on the last page.",
+        "items": fields.List(fields.Nested(item_schema)),
+        "next_cursor": fields.String(allow_none=True),
+    })
+
+
 class PageQuery(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = SafeString(load_default=None)

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from chassis.schemas import Id, SafeString, StrictSchema, Text
+from chassis.schemas import Id, SafeString, StrictSchema, Text, page_of
 from compliance.domain import KINDS, REGISTRATION_BODIES
 
 
@@ -35,9 +35,7 @@ class Document(StrictSchema):
     created_at = fields.DateTime()
 
 
-class DocumentList(StrictSchema):
-    items = fields.List(fields.Nested(Document))
-    next_cursor = fields.String(allow_none=True)
+DocumentList = page_of(Document, "DocumentList")
 
 
 class Expiring(StrictSchema):

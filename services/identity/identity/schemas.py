@@ -14,6 +14,7 @@ from chassis.schemas import (
     StrictNumber,
     StrictSchema,
     Text,
+    page_of,
 )
 from identity.domain import ORGANISATION_KINDS, WORKER_STATUSES
 
@@ -102,9 +103,7 @@ class Site(StrictSchema):
     postcode = fields.String(allow_none=True)
 
 
-class BankList(StrictSchema):
-    items = fields.List(fields.Nested(Bank))
-    next_cursor = fields.String(allow_none=True)
+BankList = page_of(Bank, "BankList")
 
 
 class OrganisationQuery(PageQuery):
@@ -112,9 +111,7 @@ class OrganisationQuery(PageQuery):
     kind = fields.String(load_default=None, validate=validate.OneOf(ORGANISATION_KINDS))
 
 
-class OrganisationList(StrictSchema):
-    items = fields.List(fields.Nested(Organisation))
-    next_cursor = fields.String(allow_none=True)
+OrganisationList = page_of(Organisation, "OrganisationList")
 
 
 class SiteQuery(PageQuery):
@@ -122,9 +119,7 @@ class SiteQuery(PageQuery):
     organisation_id = Id(load_default=None)
 
 
-class SiteList(StrictSchema):
-    items = fields.List(fields.Nested(Site))
-    next_cursor = fields.String(allow_none=True)
+SiteList = page_of(Site, "SiteList")
 
 
 class RoleGrant(StrictSchema):
@@ -171,9 +166,7 @@ class UserListQuery(PageQuery):
     active = QueryBool(load_default=None)
 
 
-class UserList(StrictSchema):
-    items = fields.List(fields.Nested(UserAccount))
-    next_cursor = fields.String(allow_none=True)
+UserList = page_of(UserAccount, "UserList")
 
 
 class WorkerRegistration(StrictSchema):
@@ -248,9 +241,7 @@ class WorkerListQuery(PageQuery):
     staff_type = SafeString(load_default=None, validate=validate.Length(max=60))
 
 
-class WorkerList(StrictSchema):
-    items = fields.List(fields.Nested(Worker))
-    next_cursor = fields.String(allow_none=True)
+WorkerList = page_of(Worker, "WorkerList")
 
 
 class StatusChange(StrictSchema):

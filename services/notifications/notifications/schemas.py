@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from chassis.schemas import Id, PageQuery, StrictBool, StrictSchema
+from chassis.schemas import Id, PageQuery, StrictBool, StrictSchema, page_of
 from notifications import domain
 
 CLOCK = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (00:00 to 23:59).")
@@ -82,6 +82,4 @@ class Delivery(StrictSchema):
     created_at = fields.DateTime()
 
 
-class DeliveryList(StrictSchema):
-    items = fields.List(fields.Nested(Delivery))
-    next_cursor = fields.String(allow_none=True)
+DeliveryList = page_of(Delivery, "DeliveryList")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from chassis.schemas import Id, Money, PageQuery, StrictInt, StrictSchema, Text, plausible_time
+from chassis.schemas import Id, Money, PageQuery, StrictInt, StrictSchema, Text, page_of, plausible_time
 from payroll.domain import BANDS, FLAT, TIMESHEET_STATUSES
 
 MAX_SHIFT_LENGTH = timedelta(hours=24)
@@ -188,9 +188,7 @@ class TimesheetQuery(PageQuery):
     shift_id = Id(load_default=None)
 
 
-class TimesheetList(StrictSchema):
-    items = fields.List(fields.Nested(Timesheet))
-    next_cursor = fields.String(allow_none=True)
+TimesheetList = page_of(Timesheet, "TimesheetList")
 
 
 class PayRunCreate(StrictSchema):
@@ -245,6 +243,4 @@ class PayRunQuery(PageQuery):
     bank_id = BankId(required=True)
 
 
-class PayRunList(StrictSchema):
-    items = fields.List(fields.Nested(PayRunSummary))
-    next_cursor = fields.String(allow_none=True)
+PayRunList = page_of(PayRunSummary, "PayRunList")

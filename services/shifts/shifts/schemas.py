@@ -11,6 +11,7 @@ from chassis.schemas import (
     StrictInt,
     StrictSchema,
     Text,
+    page_of,
     plausible_time,
 )
 
@@ -108,9 +109,7 @@ class Shift(StrictSchema):
         "description": "what waits for an approver's decision (POST /approve or /reject); null: nothing"})
 
 
-class ShiftList(StrictSchema):
-    items = fields.List(fields.Nested(Shift))
-    next_cursor = fields.String(allow_none=True)
+ShiftList = page_of(Shift, "ShiftList")
 
 
 class WorkerShift(Shift):
@@ -121,9 +120,7 @@ class WorkerShift(Shift):
     applied_at = fields.DateTime(allow_none=True)
 
 
-class WorkerShiftList(StrictSchema):
-    items = fields.List(fields.Nested(WorkerShift))
-    next_cursor = fields.String(allow_none=True)
+WorkerShiftList = page_of(WorkerShift, "WorkerShiftList")
 
 
 STATUSES = ("draft", "pending_approval", "open", "agency", "booked", "completed", "cancelled")
@@ -186,9 +183,7 @@ class PriorityGroup(StrictSchema):
     worker_ids = fields.List(fields.String())
 
 
-class PriorityGroupList(StrictSchema):
-    items = fields.List(fields.Nested(PriorityGroup))
-    next_cursor = fields.String(allow_none=True)
+PriorityGroupList = page_of(PriorityGroup, "PriorityGroupList")
 
 
 class PriorityGroupQuery(PageQuery):
@@ -217,9 +212,7 @@ class ApplicationSchema(StrictSchema):
                        "(no longer eligible or in reach, or the shift is no longer open)"})
 
 
-class ApplicationList(StrictSchema):
-    items = fields.List(fields.Nested(ApplicationSchema))
-    next_cursor = fields.String(allow_none=True)
+ApplicationList = page_of(ApplicationSchema, "ApplicationList")
 
 
 class RateViolation(StrictSchema):
@@ -239,9 +232,7 @@ class RateViolation(StrictSchema):
     rejected_at = fields.DateTime(allow_none=True)
 
 
-class RateViolationList(StrictSchema):
-    items = fields.List(fields.Nested(RateViolation))
-    next_cursor = fields.String(allow_none=True)
+RateViolationList = page_of(RateViolation, "RateViolationList")
 
 
 class RateViolationQuery(PageQuery):
