@@ -8,7 +8,9 @@ What it runs, in this order (each step prints a progress line):
    (`python -m chassis.runner <module>:<Class>`, deploy.run.SERVICES), on a vhost
    (`staffbank_bench_wp`) and databases (`staffbank_benchwp_<service>`) of its own, the gateway and
    the metrics on free ports, a local SMTP sink for its email; and the floor
-   (benchmarks/floor: three bare nameko services, each its own process, on `staffbank_bench_floor`);
+   (benchmarks/floor: three bare nameko services, each its own process, on `staffbank_bench_floor`)
+   and beside it the floor with the guarantees (benchmarks/floor/kept.py: the same write on the
+   chassis, five processes, databases `staffbank_benchwp_floor_<role>`);
 2. the data, through the public HTTP API only: the bootstrap admin signs in and makes a bank, an
    organisation, a site, a rate card, the bank's compliance requirements (two kinds), a bank admin,
    a rota coordinator and a timesheet approver, WORKERS workers made active (registered, documents
@@ -18,7 +20,8 @@ What it runs, in this order (each step prints a progress line):
 3. the load, from a separate client process (benchmarks/load_client.py: C threads, each with its own
    requests.Session) at C = 1, 10 and 32, each cell a short window after a warm-up second, with the
    platform quiet before each (no ready message in any queue, its processes under 15% of a core):
-   floor POST /post and GET /get; then GET /v1/me, GET /v1/shifts/available, POST /v1/shifts, POST
+   floor POST /post, the floor with the guarantees' POST /post (each floor's CPU per request read
+   from /proc until its processes are idle again) and GET /get; then GET /v1/me, GET /v1/shifts/available, POST /v1/shifts, POST
    /v1/shifts/{id}/book and the lifecycle (load_client's docstring);
 4. a profile of the write path: py-spy records every platform process (`--nonblocking`, 100 Hz)
    while the client posts shifts at C=10, and again while it books them; each process's RPC
@@ -63,6 +66,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from benchmarks.common import load_average, percentile, progress
+from benchmarks.floor import BARE_ROLES, KEPT_ROLES
 from benchmarks.profile_summary import summarise_profile
 from chassis import config as settings
 from chassis.migrate import drop_database
@@ -323,6 +327,8 @@ class Bench:
         self.db_urls = {
             name: settings.with_database(self.server, f"{DB_PREFIX}{name}") for name, _ in SERVICES
         }
+        self.kept_db_prefix = settings.with_database(self.server, f"{DB_PREFIX}floor_")
+        self.floor_cpu = {}  # floor measure name -> (c, CPU ms per request over its processes)
         self.post_items, self.post_next = [], 0
         self.posted = []  # (shift id, worker id) posted and not yet booked, in slot order
         self.lifecycle_next = 0
@@ -335,15 +341,16 @@ class Bench:
 
     def start_platform(self):
         progress(f"dropping any leftover benchmark databases; making vhosts {VHOST} and {FLOOR_VHOST}")
-        for url in self.db_urls.values():
+        for url in [*self.db_urls.values(), *(self.kept_db_prefix + role for role in KEPT_ROLES)]:
             drop_database(url)
         self.amqp = make_vhost(VHOST)
         self.floor_amqp = make_vhost(FLOOR_VHOST)
         from notifications.testing import SmtpSink
 
         self.sink = SmtpSink().start()
-        self.port, self.floor_port = free_port(), free_port()
+        self.port, self.floor_port, self.kept_port = free_port(), free_port(), free_port()
         self.base, self.floor_base = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.floor_port}"
+        self.kept_base = f"http://127.0.0.1:{self.kept_port}"
         env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
         env.update(
             AMQP_URI=self.amqp,
@@ -375,9 +382,12 @@ class Bench:
         floor_env = dict(
             os.environ, FLOOR_AMQP_URI=self.floor_amqp, FLOOR_PORT=str(self.floor_port), PYTHONUNBUFFERED="1"
         )
-        for role in ("listener", "backend", "gateway"):
+        kept_env = dict(floor_env, FLOOR_PORT=str(self.kept_port), FLOOR_DATABASE_PREFIX=self.kept_db_prefix)
+        for role in BARE_ROLES + KEPT_ROLES:
             self.processes.start(
-                f"floor-{role}", [sys.executable, "-m", "benchmarks.floor.run", role], floor_env
+                f"floor-{role}",
+                [sys.executable, "-m", "benchmarks.floor.run", role],
+                kept_env if role in KEPT_ROLES else floor_env,
             )
         took = wait_for(
             "the platform's /readyz",
@@ -392,13 +402,19 @@ class Bench:
             60,
             self.processes,
         )
+        wait_for(
+            "the floor with the guarantees",
+            lambda: requests.post(self.kept_base + "/post", json={}, timeout=10).status_code == 201,
+            60,
+            self.processes,
+        )
 
     def stop(self):
         progress("stopping every process; dropping the databases and vhosts")
         self.processes.stop()
         if self.sink is not None:
             self.sink.stop()
-        for url in self.db_urls.values():
+        for url in [*self.db_urls.values(), *(self.kept_db_prefix + role for role in KEPT_ROLES)]:
             with contextlib.suppress(Exception):
                 drop_database(url)
         delete_vhost(VHOST)
@@ -620,23 +636,32 @@ class Bench:
         return cell
 
     def floor_cells(self, c):
-        self.cell(
-            "floor POST /post",
-            c,
-            {
-                "base": self.floor_base,
-                "scenario": "requests",
-                "cycle": True,
-                "items": [
-                    {
-                        "method": "POST",
-                        "path": "/post",
-                        "expect": [201],
-                        "body": self.shift_body("2026-01-01T10:00:00+00:00", "2026-01-01T11:00:00+00:00"),
-                    }
-                ],
-            },
-        )
+        for name, base, roles in (("floor POST /post", self.floor_base, BARE_ROLES),
+                                  (KEPT_FLOOR, self.kept_base, KEPT_ROLES)):
+            names = [f"floor-{role}" for role in roles]
+            self.settle_floor(names)
+            before = self.processes.cpu(names)
+            cell = self.cell(
+                name,
+                c,
+                {
+                    "base": base,
+                    "scenario": "requests",
+                    "cycle": True,
+                    "items": [
+                        {
+                            "method": "POST",
+                            "path": "/post",
+                            "expect": [201],
+                            "body": self.shift_body("2026-01-01T10:00:00+00:00", "2026-01-01T11:00:00+00:00"),
+                        }
+                    ],
+                },
+            )
+            self.settle_floor(names)  # the events its requests caused are consumed: their cost counts
+            made = sum(cell.result["statuses"].values())
+            cpu_ms = (self.processes.cpu(names) - before) * 1000 / max(1, made)
+            self.floor_cpu.setdefault(name, {})[c] = cpu_ms
         self.cell(
             "floor GET /get",
             c,
@@ -647,6 +672,15 @@ class Bench:
                 "items": [{"method": "GET", "path": "/get", "expect": [200]}],
             },
         )
+
+    def settle_floor(self, names):
+        """Wait (at most 20 s) until the floor's processes use under 5% of a core."""
+        started = time.monotonic()
+        while time.monotonic() - started < 20:
+            before = self.processes.cpu(names)
+            time.sleep(0.5)
+            if (self.processes.cpu(names) - before) / 0.5 < 0.05:
+                return
 
     def post_cell(self, c, name="POST /v1/shifts", settle=True):
         items = self.next_post_items(max(600, 150 * self.args.duration))
@@ -853,9 +887,11 @@ class Bench:
             "windows after 1 s of warm-up\n",
             flush=True,
         )
-        progress("the floor (three bare nameko processes)")
+        progress("the bare floor (three nameko processes), then the floor with the guarantees (five)")
         for c in concurrencies:
             self.floor_cells(c)
+        # Its connections, kept in five pools, would leave the platform short of PostgreSQL's 100.
+        self.processes.stop([f"floor-{role}" for role in KEPT_ROLES])
         progress("GET /v1/me and GET /v1/shifts/available")
         for c in concurrencies:
             self.cell("GET /v1/me", c, {"scenario": "requests", "cycle": True, "items": me})
@@ -1020,6 +1056,7 @@ def rpc_deltas(before, after, requests_made):
 # --- the report ---------------------------------------------------------------------------------
 
 WRITES = ("POST /v1/shifts", "POST /v1/shifts/{id}/book")
+KEPT_FLOOR = "floor with guarantees POST /post"  # benchmarks/floor/kept.py
 READS = ("GET /v1/me", "GET /v1/shifts/available")
 
 
@@ -1044,7 +1081,7 @@ def table(bench):
         "p95 / floor p95 | target | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = ["floor POST /post", "floor GET /get", *READS, *WRITES, "lifecycle"]
+    order = ["floor POST /post", KEPT_FLOOR, "floor GET /get", *READS, *WRITES, "lifecycle"]
     for name in order:
         for c in bench.args.concurrency:
             cell = bench.cells.get((name, c))
@@ -1052,16 +1089,47 @@ def table(bench):
                 continue
             floor = bench.cells.get(("floor GET /get" if name in READS else "floor POST /post", c))
             ratio = p95_ratio = float("nan")
-            if floor is not None and not name.startswith("floor"):
+            bare = name.startswith("floor") and name != KEPT_FLOOR
+            if floor is not None and not bare:
                 ratio, p95_ratio = floor.rate / cell.rate, cell.p95 / floor.p95
-            shown = "" if name.startswith("floor") else f"{ratio:.2f}x"
-            shown_p95 = "" if name.startswith("floor") else f"{p95_ratio:.2f}x"
+            shown = "" if bare else f"{ratio:.2f}x"
+            shown_p95 = "" if bare else f"{p95_ratio:.2f}x"
             lines.append(
                 f"| {name} | {c} | {cell.rate:.1f} | {cell.p50:.1f} | {cell.p95:.1f} | {cell.p99:.1f} | "
                 f"{cell.n} | {cell.errors} | {shown} | {shown_p95} | "
                 f"{verdict(name, c, ratio, p95_ratio, cell.rate)} | {cell.load1:.1f} |"
             )
     return lines
+
+
+def floor_costs(bench):
+    """The two floors' CPU per request, and what the guarantees alone cap a write at."""
+    if not bench.floor_cpu:
+        return []
+    cs = sorted({c for costs in bench.floor_cpu.values() for c in costs})
+    out = [
+        f"CPU per request of each floor, all its processes together, from /proc over the window until "
+        f"its processes were idle again (so its events' consumers count), in ms; the cap is what that "
+        f"cost alone allows on {os.cpu_count()} cores with nothing else running:",
+        "",
+        "| floor | " + " | ".join(f"c={c}" for c in cs) + " | cap at c=10 |",
+        "|---|" + "---|" * (len(cs) + 1),
+    ]
+    for name, costs in bench.floor_cpu.items():
+        cost = costs.get(10) or next(iter(costs.values()))
+        out.append(f"| {name} | " + " | ".join(f"{costs[c]:.1f}" if c in costs else "" for c in cs)
+                   + f" | {os.cpu_count() * 1000 / cost:.0f}/s |")
+    out += [
+        "",
+        f"`{KEPT_FLOOR}` is benchmarks/floor/kept.py: the same write on the chassis every service runs "
+        "on (an RPC through `ServiceRpc`, a `@domain_rpc` transaction writing a row and its event to "
+        "the outbox with the result kept for redelivery, the relay publishing it with confirms, and "
+        "three consumers each applying it once in its own transaction with its inbox claim), with "
+        "nothing of any service's domain. Its ratio to the bare floor is what DESIGN.md's reliability "
+        "rules alone cost here; a platform write adds authentication, its domain and its consumers' work.",
+        "",
+    ]
+    return out
 
 
 def machine():
@@ -1104,6 +1172,7 @@ def report(bench, started):
     ]
     out += table(bench)
     out += [""]
+    out += floor_costs(bench)
     life = [bench.cells[("lifecycle", c)] for c in bench.args.concurrency if ("lifecycle", c) in bench.cells]
     if life:
         out += ["Lifecycle steps (median ms at each concurrency):", ""]
