@@ -21,8 +21,9 @@ What it runs, in this order (each step prints a progress line):
    requests.Session) at C = 1, 10 and 32, each cell a short window after a warm-up second, with the
    platform quiet before each (no ready message in any queue, its processes under 15% of a core):
    floor POST /post, the floor with the guarantees' POST /post (each floor's CPU per request read
-   from /proc until its processes are idle again) and GET /get; then GET /v1/me, GET /v1/shifts/available, POST /v1/shifts, POST
-   /v1/shifts/{id}/book and the lifecycle (load_client's docstring);
+   from /proc until its processes are idle again) and GET /get; then GET /v1/me,
+   GET /v1/shifts/available, POST /v1/shifts, POST /v1/shifts/{id}/book and the lifecycle
+   (load_client's docstring; its CPU per lifecycle read as the floors' is);
 4. a profile of the write path: py-spy records every platform process (`--nonblocking`, 100 Hz)
    while the client posts shifts at C=10, and again while it books them; each process's RPC
    entrypoints are timed from its Prometheus metrics over the same window;
@@ -771,11 +772,15 @@ class Bench:
             )
         return items
 
-    def lifecycle_cell(self, c):
+    def lifecycle_cell(self, c, name="lifecycle", settle=True):
         items = self.lifecycle_items(max(300, 60 * self.args.duration))
         today = date.today()
+        names = [n for n, _ in SERVICES]
+        if settle:
+            self.quiet(names)
+        cpu_before = {n: self.processes.cpu([n]) for n in names}
         result_cell = self.cell(
-            "lifecycle",
+            name,
             c,
             {
                 "scenario": "lifecycle",
@@ -790,8 +795,16 @@ class Bench:
                     },
                 },
             },
+            settle=False,
         )
-        self.lifecycle_next += result_cell.result["consumed"]
+        if settle:  # (a profile settles and counts CPU itself)
+            self.quiet(names)  # the events its requests caused are consumed: their cost counts
+        made = result_cell.result["consumed"]
+        result_cell.cpu_by_process = {
+            n: (self.processes.cpu([n]) - cpu_before[n]) * 1000 / max(1, made) for n in names
+        }
+        result_cell.cpu_ms = sum(result_cell.cpu_by_process.values())
+        self.lifecycle_next += made
         steps = result_cell.result["steps"]
         result_cell.steps = {name: (len(v), statistics.median(v) * 1000) for name, v in steps.items() if v}
         return result_cell
@@ -923,6 +936,14 @@ class Bench:
         progress(f"the lifecycle (record a worked shift, timesheet, approve; a pay run every {PAY_EVERY})")
         for c in concurrencies:
             self.lifecycle_cell(c)
+        if not self.args.no_profile:
+            progress("profiling the lifecycle at c=10 (a request: a timesheet submitted, one a lifecycle)")
+            self.quiet([n for n, _ in SERVICES])
+            self.profile(
+                "lifecycle",
+                "/v1/timesheets",
+                lambda: self.lifecycle_cell(10, "lifecycle (profiled)", settle=False),
+            )
         self.connections = pg_connections()
         progress("the broker's floor with pika (persistent, publisher confirms, quorum queue)")
         from benchmarks.broker_floor import broker_floor
@@ -1175,7 +1196,9 @@ def report(bench, started):
     out += floor_costs(bench)
     life = [bench.cells[("lifecycle", c)] for c in bench.args.concurrency if ("lifecycle", c) in bench.cells]
     if life:
-        out += ["Lifecycle steps (median ms at each concurrency):", ""]
+        out += ["Lifecycle steps (median ms at each concurrency), and the CPU a lifecycle cost all the "
+                "platform's processes together (/proc, from its window's start until the platform was quiet "
+                "again, over the lifecycles begun):", ""]
         names = sorted({name for cell in life for name in getattr(cell, "steps", {})})
         out += ["| step | " + " | ".join(f"c={cell.c}" for cell in life) + " |", "|---|" + "---|" * len(life)]
         for name in names:
@@ -1184,6 +1207,16 @@ def report(bench, started):
                 + " | ".join(f"{cell.steps[name][1]:.1f}" if name in cell.steps else "" for cell in life)
                 + " |"
             )
+        costs = [f"{cell.cpu_ms:.1f}" if hasattr(cell, "cpu_ms") else "" for cell in life]
+        out.append("| CPU per lifecycle, ms (all processes) | " + " | ".join(costs) + " |")
+        out.append("")
+        for cell in life:
+            if hasattr(cell, "cpu_by_process"):
+                split = ", ".join(f"{n} {ms:.1f}" for n, ms in sorted(cell.cpu_by_process.items(),
+                                                                       key=lambda item: -item[1]))
+                out.append(f"- c={cell.c}: {cell.cpu_ms:.1f} ms of CPU a lifecycle ({split}); at "
+                           f"{os.cpu_count()} cores that alone caps it near "
+                           f"{os.cpu_count() * 1000 / cell.cpu_ms:.0f}/s.")
         out.append("")
     if bench.broker:
         out += [
@@ -1209,7 +1242,8 @@ def report(bench, started):
 
 def profile_section(label, data):
     cell = data["cell"]
-    what = "POST /v1/shifts" if label == "post" else "POST /v1/shifts/{id}/book"
+    what = {"post": "POST /v1/shifts", "book": "POST /v1/shifts/{id}/book",
+            "lifecycle": "the lifecycle (a request: a lifecycle, counted by its POST /v1/timesheets)"}[label]
     out = [
         f"## Profile: {what} at c=10",
         "",

@@ -63,14 +63,19 @@ class PayrollService(StaffbankService):
         if shift is None:
             raise Invalid("no such shift", errors={"shift_id": ["Does not exist."]})
         access.check_may_submit(actor, shift)  # before asking anything about the worker
-        worker = self._worker(shift["worker_id"])
-        site = self.identity.get_site(shift["site_id"]) or {"name": shift["site_id"]}
+        # the worker and the site asked at once: the submission waits for the slower, not the sum
+        asked_worker = self.identity.get_worker.call_async(shift["worker_id"])
+        asked_site = self.identity.get_site.call_async(shift["site_id"])
+        worker = self._worker(asked_worker)
+        site = asked_site.result() or {"name": shift["site_id"]}
         with self.db.unit_of_work() as uow:
             return use_cases.submit_timesheet(uow, data, actor, shift, worker, site, now())
 
-    def _worker(self, worker_id):
+    @staticmethod
+    def _worker(asked):
+        """identity's answer to get_worker (a pending reply)."""
         try:
-            return self.identity.get_worker(worker_id)
+            return asked.result()
         except NotFound as exc:
             raise Invalid("the shift's worker is unknown",
                           errors={"shift_id": ["Its worker does not exist."]}) from exc
