@@ -1,8 +1,8 @@
 """The floor with the platform's guarantees (issue 22): the bare floor's write, made on the chassis
 every Staffbank service runs on, with nothing of any service's domain.
 
-- `floor_kept_gateway`: an `@http` gateway as the bare floor's, whose `POST /post` makes one RPC
-  through the chassis's `ServiceRpc` (requests that expire with their caller) to `floor_kept.work`;
+- `floor_kept_gateway`: the bare floor's `@http` gateway, whose `POST /post` makes one RPC, here
+  through the chassis's `ServiceRpc` (requests that expire with their caller), to `floor_kept.work`;
 - `floor_kept` (`@domain_rpc`): the call is one transaction that inserts one row and emits one event
   (`floor.posted`) through the outbox, its result kept under the request's correlation id so a
   redelivered request is answered without acting again; the outbox relay publishes the event with
@@ -15,14 +15,13 @@ What it costs beside the bare floor is what DESIGN.md's reliability rules cost o
 before any domain work: the figure a write of the platform cannot go below.
 """
 
-import json
 import uuid
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields
-from nameko.web.handlers import http
 
 import contracts
+from benchmarks.floor.services import FloorGateway
 from chassis.handlers import event_handler
 from chassis.rpc import ServiceRpc, domain_rpc
 from chassis.service import StaffbankService
@@ -44,14 +43,11 @@ class FloorPosted(Schema):
 contracts.CATALOGUE[("floor.posted", 1)] = ("floor_kept", FloorPosted)
 
 
-class FloorKeptGateway:
+class FloorKeptGateway(FloorGateway):
+    """The bare floor's gateway, calling `floor_kept` through the chassis's `ServiceRpc`."""
+
     name = "floor_kept_gateway"
     backend = ServiceRpc("floor_kept")
-
-    @http("POST", "/post")
-    def post(self, request):
-        body = json.loads(request.get_data() or b"{}")
-        return 201, {"Content-Type": "application/json"}, json.dumps(self.backend.work(body))
 
 
 class FloorKept(StaffbankService):
@@ -64,6 +60,11 @@ class FloorKept(StaffbankService):
             uow.session.execute(rows.insert().values(id=result["id"], body=body))
             uow.emit("floor.posted", {"id": result["id"]})
         return result
+
+    @domain_rpc
+    def read(self):
+        """The floor's read (GET /get), answered as every service's reads are."""
+        return {"id": uuid.uuid4().hex, "status": "ok"}
 
 
 def _listener(number):
