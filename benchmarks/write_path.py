@@ -1152,6 +1152,18 @@ def floor_costs(bench):
         "rules alone cost here; a platform write adds authentication, its domain and its consumers' work.",
         "",
     ]
+    for c in bench.args.concurrency:
+        bare, kept = bench.cells.get(("floor POST /post", c)), bench.cells.get((KEPT_FLOOR, c))
+        if c > 1 and bare is not None and kept is not None:
+            ratio, p95_ratio = bare.rate / kept.rate, kept.p95 / bare.p95
+            out.append(
+                f"- c={c}: the guarantees alone make the write {ratio:.2f}x the bare floor's rate and "
+                f"{p95_ratio:.2f}x its p95 (targets 1.5x and 2x): "
+                + ("no write that keeps them can meet the targets here." if ratio > 1.5 or p95_ratio > 2
+                   else "within the targets, so they leave room for a platform write.")
+            )
+    out += ["", "What each platform process adds, and why it stays: the profiles below and "
+            "benchmarks/README.md (\"Why the write targets cannot be met here\").", ""]
     return out
 
 
