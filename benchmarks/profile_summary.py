@@ -80,11 +80,13 @@ STAGES = (
 
 
 def parse(path):
-    """[(frames, count)] of a raw py-spy file; frames as (file, function), outermost first."""
+    """[(frames, count)] of a raw py-spy file; frames as (file, function), outermost first. A
+    `--nonblocking` sample reads a running process's memory and now and then gets garbage, bytes
+    that are not UTF-8 among them: such a stack is left out."""
     stacks = []
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
+        if not stack or not count.isdigit() or "\ufffd" in stack:
             continue
         frames = []
         for frame in stack.split(";"):
