@@ -7,19 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(?::\d+)?\)$")
-OWN = (
-    "gateway/",
-    "chassis/",
-    "identity/",
-    "compliance/",
-    "shifts/",
-    "payroll/",
-    "matching/",
-    "notifications/",
-    "reporting/",
-    "contracts/",
-    "benchmarks/",
-)
+SERVICE_CODE = ("identity/", "compliance/", "shifts/", "payroll/", "matching/", "notifications/",
+                "reporting/", "contracts/")
+OWN = ("gateway/", "chassis/", *SERVICE_CODE, "benchmarks/")  # our code, as opposed to libraries
 
 # self time by the library the sampled frame is in (first match wins)
 COMPONENTS = (
@@ -36,19 +26,7 @@ COMPONENTS = (
     ("prometheus_client", ("prometheus_client/",)),
     ("chassis", ("chassis/",)),
     ("gateway code", ("gateway/",)),
-    (
-        "service code",
-        (
-            "identity/",
-            "compliance/",
-            "shifts/",
-            "payroll/",
-            "matching/",
-            "notifications/",
-            "reporting/",
-            "contracts/",
-        ),
-    ),
+    ("service code", SERVICE_CODE),
     ("dates, zoneinfo", ("datetime", "zoneinfo/", "_strptime", "dateutil/")),
 )
 

@@ -1315,20 +1315,11 @@ def profile_section(label, data):
                 + "."
             )
             out.append("")
-        if profile["categories"]:
-            out.append(
-                "By component (self time): "
-                + ", ".join(f"{name_} {share:.0%}" for name_, share in profile["categories"][:10])
-                + "."
-            )
-            out.append("")
-        if profile["stages"]:
-            out.append(
-                "By stage (inclusive): "
-                + ", ".join(f"{name_} {share:.0%}" for name_, share in profile["stages"][:12])
-                + "."
-            )
-            out.append("")
+        for title, shares, shown in (("By component (self time)", profile["categories"], 10),
+                                     ("By stage (inclusive)", profile["stages"], 12)):
+            if shares:
+                listed = ", ".join(f"{name_} {share:.0%}" for name_, share in shares[:shown])
+                out += [f"{title}: {listed}.", ""]
         out += ["| top self | % | top cumulative (own code) | % |", "|---|---|---|---|"]
         for (s_name, s_share), (c_name, c_share) in itertools.zip_longest(
             profile["self"][:8], profile["cumulative"][:8], fillvalue=("", 0)
